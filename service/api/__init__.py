@@ -1,0 +1,1 @@
+"""HTTP layer: routers parse, call the domain, serialise; nothing else."""

@@ -1,0 +1,55 @@
+"""The one place where domain errors become HTTP statuses, as RFC 9457 problem documents."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from service.errors import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    DomainError,
+    InvalidDataError,
+    NotFoundError,
+    ProvisioningError,
+)
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFoundError: 404,
+    InvalidDataError: 422,
+    DatabaseUnavailableError: 503,
+    ConfigurationError: 500,
+    ProvisioningError: 500,
+}
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def status_for(error: DomainError) -> int:
+    """Most specific mapping wins, so subclasses can refine their parent's status."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+async def _handle(request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, DomainError):  # registered for DomainError only
+        raise error
+    status = status_for(error)
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": type(error).__name__.removesuffix("Error"),
+        "status": status,
+        "detail": error.summary if isinstance(error, InvalidDataError) else str(error),
+    }
+    if isinstance(error, InvalidDataError):
+        body["problems"] = [asdict(problem) for problem in error.problems]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handler on the app."""
+    app.add_exception_handler(DomainError, _handle)

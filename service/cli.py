@@ -1,0 +1,131 @@
+"""The `broadband` command: set up the database, migrate, seed and serve."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from service.db import schema
+from service.db.engine import make_engine, make_sessionmaker
+from service.db.loading import LayerDiff
+from service.errors import DomainError, InvalidDataError
+from service.main import create_app
+from service.provisioning import db_up
+from service.seeding import seed as seed_package
+from service.settings import Settings
+
+app = typer.Typer(help="Broadband coverage service.", no_args_is_help=True)
+db_app = typer.Typer(help="The PostGIS database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(error: DomainError) -> typer.Exit:
+    text = error.describe() if isinstance(error, InvalidDataError) else str(error)
+    errors.print(f"[bold red]error:[/] {text}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    )
+
+
+@db_app.command("up")
+def db_up_command(
+    env_file: Annotated[Path, typer.Option(help="Where to keep the connection settings")] = Path(
+        ".env"
+    ),
+) -> None:
+    """Make a PostGIS database available (local cluster, or check DATABASE_URL)."""
+    try:
+        with _progress() as progress:
+            task = progress.add_task("bringing up PostGIS")
+            report = db_up(env_file, lambda msg: progress.update(task, description=msg))
+    except DomainError as error:
+        raise _fail(error) from error
+    for action in report.actions:
+        console.print(f"  • {action}")
+    where = report.database_url.rsplit("@", 1)[-1]
+    console.print(
+        f"[green]PostGIS ready[/] at {where}" + ("" if report.actions else " (unchanged)")
+    )
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION")] = False,
+) -> None:
+    """Bring the database schema to a revision (default: the newest)."""
+    try:
+        engine = make_engine(Settings())
+        (schema.downgrade if down else schema.upgrade)(engine, revision)
+        with engine.connect() as connection:
+            console.print(f"database at revision {schema.current_revision(connection)}")
+    except DomainError as error:
+        raise _fail(error) from error
+
+
+def _diff_table(diffs: dict[str, LayerDiff]) -> Table:
+    table = Table("layer", "added", "changed", "removed", "unchanged", title="seeded")
+    for layer, diff in diffs.items():
+        counts = (diff.inserted, diff.updated, diff.deleted, diff.unchanged)
+        table.add_row(layer, *(f"{count:,}" for count in counts))
+    return table
+
+
+@app.command()
+def seed(
+    path: Annotated[Path | None, typer.Argument(help="Package directory or GeoPackage")] = None,
+    if_empty: Annotated[bool, typer.Option(help="Only when no municipality is loaded")] = False,
+    actor: Annotated[str | None, typer.Option(help="Name recorded in the change log")] = None,
+) -> None:
+    """Load a municipality data package, replacing that municipality's data (all or nothing)."""
+    settings = Settings()
+    source = path or settings.default_package
+    try:
+        engine = make_engine(settings)
+        with _progress() as progress:
+            task = progress.add_task(f"seeding from {source}")
+            diffs = seed_package(
+                make_sessionmaker(engine),
+                source,
+                actor or f"cli:{getpass.getuser()}",
+                only_if_empty=if_empty,
+                step=lambda msg: progress.update(task, description=msg),
+            )
+    except DomainError as error:
+        raise _fail(error) from error
+    if diffs is None:
+        console.print("database already holds a municipality; nothing seeded")
+        return
+    console.print(_diff_table(diffs))
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(envvar="PORT", help="TCP port")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Run the HTTP service."""
+    if reload:
+        uvicorn.run("service.main:create_app", factory=True, host=host, port=port, reload=True)
+        return
+    uvicorn.run(create_app(Settings()), host=host, port=port, proxy_headers=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

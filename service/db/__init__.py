@@ -1,0 +1,1 @@
+"""Persistence: engine, typed table mapping and queries (a session in, rows out)."""

@@ -1,0 +1,39 @@
+"""Engine and sessions: one pool per process, opened by the app lifespan or the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.settings import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the engine; pre-ping so a restarted database is picked up without restarting us."""
+    return create_engine(
+        settings.require_database_url(),
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        connect_args={"connect_timeout": settings.db_connect_timeout_s},
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit, so results can be serialised afterwards."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def set_actor(session: Session, actor: str) -> None:
+    """Name who is writing in this transaction; the change-log triggers record it."""
+    session.execute(text("SELECT set_config('broadband.actor', :actor, true)"), {"actor": actor})
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session], actor: str) -> Iterator[Session]:
+    """The one place that commits: a unit of work that is written whole or not at all."""
+    with factory() as session, session.begin():
+        set_actor(session, actor)
+        yield session

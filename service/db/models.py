@@ -1,0 +1,232 @@
+"""Typed mapping of the PostGIS tables; the schema itself is owned by the Alembic migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from service.vocabulary import Connection, Funding, Kind, Status, values
+
+SRID = 25832
+
+
+def _in(column: str, allowed: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in allowed)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so constraint names are stable and readable."""
+
+
+Base.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _geometry(kind: str) -> Any:
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=False), nullable=False)
+
+
+def _feature_args(table: str, *extra: Any) -> tuple[Any, ...]:
+    """Constraints every feature table shares: a valid, non-empty geometry with a GiST index."""
+    return (
+        CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+        Index(f"ix_{table}_geom", "geom", postgresql_using="gist"),
+        *extra,
+    )
+
+
+STATUSES = values(Status)
+KINDS = values(Kind)
+FUNDINGS = values(Funding)
+CONNECTIONS = values(Connection)
+
+
+class Municipality(Base):
+    """A municipality (Gemeinde) with its official key and boundary."""
+
+    __tablename__ = "municipality"
+    __table_args__ = _feature_args(
+        "municipality",
+        CheckConstraint("ags ~ '^[0-9]{8}$'", name="ags_format"),
+        CheckConstraint("name <> ''", name="name_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ags: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    geom: Mapped[WKBElement] = _geometry("MULTIPOLYGON")
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class _Feature:
+    """Columns shared by the feature tables of one municipality."""
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("municipality.id", ondelete="RESTRICT"), index=True
+    )
+    approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class District(_Feature, Base):
+    """An Ortsteil: the unit coverage is reported by inside a municipality."""
+
+    __tablename__ = "districts"
+    __table_args__ = _feature_args(
+        "districts",
+        UniqueConstraint("municipality_id", "name", name="uq_districts_name"),
+        CheckConstraint("name <> ''", name="name_not_blank"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    geom: Mapped[WKBElement] = _geometry("MULTIPOLYGON")
+
+
+class Area(_Feature, Base):
+    """A fibre expansion area (Ausbaugebiet) with its roll-out status."""
+
+    __tablename__ = "areas"
+    __table_args__ = _feature_args(
+        "areas",
+        UniqueConstraint("municipality_id", "name", name="uq_areas_name"),
+        CheckConstraint("name <> ''", name="name_not_blank"),
+        CheckConstraint(_in("kind", KINDS), name="kind_allowed"),
+        CheckConstraint(_in("status", STATUSES), name="status_allowed"),
+        CheckConstraint(_in("funding", FUNDINGS), name="funding_allowed"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    funding: Mapped[str] = mapped_column(Text, server_default=text("'unknown'"))
+    provider: Mapped[str | None] = mapped_column(Text)
+    status_since: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[WKBElement] = _geometry("MULTIPOLYGON")
+
+
+class Hamlet(_Feature, Base):
+    """A Bauerschaft: a rural farming hamlet with its own roll-out status."""
+
+    __tablename__ = "hamlets"
+    __table_args__ = _feature_args(
+        "hamlets",
+        UniqueConstraint("municipality_id", "name", name="uq_hamlets_name"),
+        CheckConstraint("name <> ''", name="name_not_blank"),
+        CheckConstraint(_in("status", STATUSES), name="status_allowed"),
+        CheckConstraint("demand_share BETWEEN 0 AND 1", name="demand_share_range"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    status_since: Mapped[dt.date] = mapped_column(Date)
+    demand_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    geom: Mapped[WKBElement] = _geometry("MULTIPOLYGON")
+
+
+class School(_Feature, Base):
+    """A school and how it is connected."""
+
+    __tablename__ = "schools"
+    __table_args__ = _feature_args(
+        "schools",
+        UniqueConstraint("municipality_id", "name", name="uq_schools_name"),
+        CheckConstraint("name <> ''", name="name_not_blank"),
+        CheckConstraint(_in("connection", CONNECTIONS), name="connection_allowed"),
+        CheckConstraint("pupils >= 0", name="pupils_not_negative"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    school_type: Mapped[str] = mapped_column(Text)
+    pupils: Mapped[int] = mapped_column(Integer)
+    connection: Mapped[str] = mapped_column(Text)
+    status_since: Mapped[dt.date] = mapped_column(Date)
+    school_number: Mapped[str | None] = mapped_column(Text)
+    street: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[WKBElement] = _geometry("POINT")
+
+
+class Address(_Feature, Base):
+    """An address point: the unit address coverage counts."""
+
+    __tablename__ = "addresses"
+    __table_args__ = _feature_args(
+        "addresses",
+        UniqueConstraint(
+            "municipality_id", "postcode", "street", "house_number", name="uq_addresses_address"
+        ),
+        CheckConstraint("street <> '' AND house_number <> ''", name="address_not_blank"),
+        CheckConstraint("postcode ~ '^[0-9]{5}$'", name="postcode_format"),
+    )
+
+    street: Mapped[str] = mapped_column(Text)
+    house_number: Mapped[str] = mapped_column(Text)
+    postcode: Mapped[str] = mapped_column(Text)
+    geom: Mapped[WKBElement] = _geometry("POINT")
+
+
+class Change(Base):
+    """Written by the triggers: who changed which feature, when, from what to what."""
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        CheckConstraint(_in("operation", ["insert", "update", "delete"]), name="operation_allowed"),
+        Index("ix_changes_feature", "table_name", "feature_id"),
+        Index("ix_changes_changed_at", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    transaction_id: Mapped[int] = mapped_column(BigInteger, server_default=text("txid_current()"))
+    actor: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(Text)
+    feature_id: Mapped[int] = mapped_column(BigInteger)
+    operation: Mapped[str] = mapped_column(Text)
+    old: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    new: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+FEATURE_TABLES: dict[str, type[Base]] = {
+    "municipality": Municipality,
+    "districts": District,
+    "areas": Area,
+    "hamlets": Hamlet,
+    "schools": School,
+    "addresses": Address,
+}

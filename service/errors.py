@@ -1,0 +1,60 @@
+"""Domain errors: raised below the API, mapped to HTTP statuses once, in `api.problems`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one feature, precise enough for a user to fix it."""
+
+    layer: str
+    feature: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.layer
+        if self.feature is not None:
+            where += f", feature {self.feature}"
+        if self.field is not None:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+class DomainError(Exception):
+    """Base class of errors a user can act on."""
+
+
+class ConfigurationError(DomainError):
+    """The service cannot run with the given configuration."""
+
+
+class DatabaseUnavailableError(DomainError):
+    """The database cannot be reached or is not migrated."""
+
+
+class NotFoundError(DomainError):
+    """A requested feature, collection or file does not exist."""
+
+
+class InvalidDataError(DomainError):
+    """Input data broke one or more rules; nothing was written."""
+
+    def __init__(self, problems: list[Problem], summary: str = "invalid data") -> None:
+        self.problems = problems
+        self.summary = summary
+        super().__init__(self.describe())
+
+    def describe(self, limit: int = 20) -> str:
+        """Summarise the problems, listing at most `limit` of them."""
+        lines = [f"{self.summary} ({len(self.problems)} problem(s)):"]
+        lines += [f"  - {problem}" for problem in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"  … and {len(self.problems) - limit} more")
+        return "\n".join(lines)
+
+
+class ProvisioningError(DomainError):
+    """The local PostGIS could not be brought up."""

@@ -1,0 +1,121 @@
+"""Fixtures: a real PostGIS test database, migrated once; each test in a rolled-back transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.db import schema
+from service.db.engine import make_engine, make_sessionmaker, set_actor
+from service.db.loading import LayerDiff
+from service.main import create_app
+from service.seeding import seed
+from service.settings import DEFAULT_PACKAGE, Settings
+from tests.pgcluster import TemporaryCluster
+
+
+def _test_database_url() -> str:
+    settings = Settings()
+    if settings.test_database_url:
+        return settings.test_database_url
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+    pytest.exit("no database: run `broadband db up` (or set DATABASE_URL)", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Settings pointing at the test database, which the suite may wipe."""
+    url = _test_database_url()
+    return Settings(database_url=url, test_database_url=url)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    """The test database, emptied and migrated to head once per run."""
+    engine = make_engine(settings)
+    schema.downgrade(engine, "base")
+    schema.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on the test database that really commit (for seeding tests)."""
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+def coesfeld(factory: sessionmaker[Session]) -> dict[str, LayerDiff]:
+    """The bundled Coesfeld package, loaded once and committed; tests must not change it."""
+    diffs = seed(factory, DEFAULT_PACKAGE, actor="test-suite")
+    assert diffs is not None
+    return diffs
+
+
+@pytest.fixture(scope="session")
+def spare_cluster() -> Iterator[TemporaryCluster]:
+    """A second PostGIS server of our own, to migrate from scratch or to stop."""
+    cluster = TemporaryCluster()
+    cluster.start()
+    engine = create_engine(cluster.url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE EXTENSION postgis"))
+    engine.dispose()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session whose every write is rolled back when the test ends, commits included."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        set_actor(session, "test")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    """The app on the test database, with its lifespan running."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def snapshot(session: Session) -> tuple[object, ...]:
+    """A fingerprint of every feature table and the change log, to prove nothing was written."""
+    parts = []
+    for table in ("municipality", "districts", "areas", "hamlets", "schools", "addresses"):
+        parts.append(
+            session.execute(
+                text(
+                    f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) "
+                    f"FROM {table} t"
+                )
+            ).one()
+        )
+    parts.append(session.execute(text("SELECT count(*), max(id) FROM changes")).one())
+    return tuple(parts)
+
+
+@pytest.fixture
+def package_copy(tmp_path: Path) -> Path:
+    """A writable copy of the Coesfeld package to break in a test."""
+    target = tmp_path / "package"
+    target.mkdir()
+    for source in DEFAULT_PACKAGE.iterdir():
+        (target / source.name).write_bytes(source.read_bytes())
+    return target
