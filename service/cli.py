@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from service.db import schema
-from service.db.engine import make_engine, make_sessionmaker
+from service.db.engine import make_engine, make_sessionmaker, wait_for
 from service.db.loading import LayerDiff
 from service.errors import DomainError, InvalidDataError
 from service.main import create_app
@@ -60,6 +60,18 @@ def db_up_command(
     console.print(
         f"[green]PostGIS ready[/] at {where}" + ("" if report.actions else " (unchanged)")
     )
+
+
+@db_app.command("wait")
+def db_wait(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most")] = 60,
+) -> None:
+    """Wait until the database answers (for containers that start before their database)."""
+    try:
+        wait_for(make_engine(Settings()), timeout)
+    except DomainError as error:
+        raise _fail(error) from error
+    console.print("database is reachable")
 
 
 @app.command()

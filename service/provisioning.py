@@ -122,7 +122,7 @@ def ensure_cluster(version: int, log: Log) -> Cluster:
     return cluster
 
 
-def _psql(cluster: Cluster, database: str, sql: str, **variables: str) -> list[str]:
+def run_sql(cluster: Cluster, database: str, sql: str, **variables: str) -> list[str]:
     """Run SQL as superuser; psql quotes the variables (`:'name'`), we never paste them."""
     command = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-p", str(cluster.port)]
     command += ["-d", database]
@@ -147,14 +147,14 @@ def _can_login(cluster: Cluster, password: str) -> bool:
 
 def ensure_role(cluster: Cluster, password: str | None, log: Log) -> str:
     """Create our login role, or check the one we created earlier; return its password."""
-    found = _psql(
+    found = run_sql(
         cluster,
         "postgres",
-        "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles "
+        "SELECT 'comment:' || coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles "
         "WHERE rolname = :'role';",
         role=ROLE,
     )
-    if found and found[0] != MARKER:
+    if found and found[0] != f"comment:{MARKER}":
         raise ProvisioningError(
             f"role '{ROLE}' exists but was not created by `broadband db up`; "
             "refusing to change it: set DATABASE_URL to use your own database"
@@ -164,7 +164,7 @@ def ensure_role(cluster: Cluster, password: str | None, log: Log) -> str:
     password = password or secrets.token_urlsafe(24)
     verb = "ALTER" if found else "CREATE"
     log(f"{verb.lower()} role '{ROLE}'")
-    _psql(
+    run_sql(
         cluster,
         "postgres",
         f"{verb} ROLE {ROLE} WITH LOGIN CREATEDB PASSWORD :'password';\n"
@@ -177,31 +177,32 @@ def ensure_role(cluster: Cluster, password: str | None, log: Log) -> str:
 
 def ensure_database(cluster: Cluster, name: str, log: Log) -> None:
     """Create one of our databases with PostGIS; never touch a database someone else made."""
-    found = _psql(
+    found = run_sql(
         cluster,
         "postgres",
-        "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+        "SELECT 'comment:' || coalesce(shobj_description(oid, 'pg_database'), '') "
+        "FROM pg_database "
         "WHERE datname = :'name';",
         name=name,
     )
-    if found and found[0] != MARKER:
+    if found and found[0] != f"comment:{MARKER}":
         raise ProvisioningError(
             f"database '{name}' exists but was not created by `broadband db up`; "
             "refusing to change it: set DATABASE_URL to use it"
         )
     if not found:
         log(f"creating database '{name}' with PostGIS")
-        _psql(
+        run_sql(
             cluster,
             "postgres",
             f"CREATE DATABASE {name} OWNER {ROLE} ENCODING 'UTF8' TEMPLATE template0;\n"
             f"COMMENT ON DATABASE {name} IS :'marker';",
             marker=MARKER,
         )
-    extension = _psql(cluster, name, "SELECT 1 FROM pg_extension WHERE extname = 'postgis';")
+    extension = run_sql(cluster, name, "SELECT 1 FROM pg_extension WHERE extname = 'postgis';")
     if not extension:
         log(f"enabling PostGIS in '{name}'")
-        _psql(cluster, name, "CREATE EXTENSION postgis;")
+        run_sql(cluster, name, "CREATE EXTENSION postgis;")
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -46,3 +46,9 @@ def test_readyz_follows_the_database_down_and_back_up(spare_cluster: TemporaryCl
 
         spare_cluster.start()
         assert client.get("/readyz").status_code == 200
+
+
+def test_openapi_document_and_docs_are_served(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/healthz", "/readyz"} <= set(spec["paths"])
+    assert client.get("/docs").status_code == 200

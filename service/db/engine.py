@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.errors import DatabaseUnavailableError
 from service.settings import Settings
 
 
@@ -37,3 +40,19 @@ def transaction(factory: sessionmaker[Session], actor: str) -> Iterator[Session]
     with factory() as session, session.begin():
         set_actor(session, actor)
         yield session
+
+
+def wait_for(engine: Engine, timeout_s: float, interval_s: float = 1.0) -> None:
+    """Block until the database answers, so a container can start before its database is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return
+        except OperationalError as exc:
+            if time.monotonic() >= deadline:
+                raise DatabaseUnavailableError(
+                    f"database did not answer within {timeout_s:.0f} s: {exc.orig}"
+                ) from exc
+            time.sleep(interval_s)

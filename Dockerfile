@@ -1,0 +1,29 @@
+# Slim image of the service; PostGIS runs elsewhere (see compose.yaml), reached via DATABASE_URL.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin broadband
+
+# Dependencies first, so code changes do not reinstall them.
+COPY pyproject.toml README.md LICENSE ./
+RUN mkdir service && touch service/__init__.py \
+    && pip install . && pip uninstall --yes broadband-coverage && rm -rf service build
+
+COPY alembic.ini ./
+COPY migrations ./migrations
+COPY geodata ./geodata
+COPY service ./service
+RUN pip install --no-deps -e . && chown -R broadband:broadband /app
+
+USER broadband
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+
+# Prestart: wait for the database, migrate, load the default data once, then serve.
+CMD ["sh", "-c", "broadband db wait && broadband migrate && broadband seed --if-empty && exec broadband serve --host 0.0.0.0 --port 8000"]

@@ -1,0 +1,92 @@
+"""The `broadband` command as a coordinator uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.settings import DEFAULT_PACKAGE, Settings
+from tests.conftest import snapshot
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    """Point the command at the test database."""
+    assert settings.database_url is not None
+    return {"DATABASE_URL": settings.database_url}
+
+
+def test_migrate_reports_the_revision(env: dict[str, str], engine: object) -> None:
+    result = runner.invoke(app, ["migrate"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "database at revision 0001" in result.output
+
+
+def test_seed_prints_what_changed(coesfeld: object, env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["seed", str(DEFAULT_PACKAGE)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "addresses" in result.output
+    assert "12,000" in result.output
+
+
+def test_seed_of_a_broken_package_fails_with_the_feature_named(
+    coesfeld: object,
+    env: dict[str, str],
+    package_copy: Path,
+    factory: sessionmaker[Session],
+) -> None:
+    areas = package_copy / "areas.geojson"
+    data = json.loads(areas.read_text())
+    data["features"][3]["properties"]["kind"] = "industrial"
+    name = data["features"][3]["properties"]["name"]
+    areas.write_text(json.dumps(data))
+    with factory() as session:
+        before = snapshot(session)
+    result = runner.invoke(app, ["seed", str(package_copy)], env=env)
+    assert result.exit_code == 1
+    assert f"areas, feature #4 '{name}', field 'kind': unknown value 'industrial'" in " ".join(
+        result.output.split()
+    )
+    with factory() as session:
+        assert snapshot(session) == before
+
+
+def test_status_change_in_a_package_updates_one_feature_in_place(
+    coesfeld: object, package_copy: Path, factory: sessionmaker[Session], env: dict[str, str]
+) -> None:
+    hamlets = package_copy / "hamlets.geojson"
+    data = json.loads(hamlets.read_text())
+    feature = next(f for f in data["features"] if f["properties"]["name"] == "Wulferhook")
+    feature["properties"].update(status="under_construction", status_since="2022-03-01")
+    hamlets.write_text(json.dumps(data))
+    query = text("SELECT id, status FROM hamlets WHERE name = 'Wulferhook'")
+    with factory() as session:
+        old_id, _ = session.execute(query).one()
+        last_change = session.execute(text("SELECT max(id) FROM changes")).scalar_one()
+    try:
+        result = runner.invoke(app, ["seed", str(package_copy), "--actor", "koordination"], env=env)
+        assert result.exit_code == 0, result.output
+        with factory() as session:
+            assert session.execute(query).one() == (old_id, "under_construction")
+            log = session.execute(
+                text("SELECT table_name, operation, actor FROM changes WHERE id > :last"),
+                {"last": last_change},
+            ).all()
+        assert [tuple(row) for row in log] == [("hamlets", "update", "koordination")]
+    finally:
+        runner.invoke(app, ["seed", str(DEFAULT_PACKAGE)], env=env)
+
+
+def test_db_wait_fails_clearly_when_nothing_answers() -> None:
+    env = {"DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none"}
+    result = runner.invoke(app, ["db", "wait", "--timeout", "0"], env=env)
+    assert result.exit_code == 1
+    assert "database did not answer within 0 s" in result.output
