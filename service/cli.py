@@ -14,8 +14,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from service.db import schema
+from service.db.diff import LayerDiff
 from service.db.engine import make_engine, make_sessionmaker, wait_for
-from service.db.loading import LayerDiff
 from service.errors import DomainError, InvalidDataError
 from service.main import create_app
 from service.provisioning import db_up

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import health, problems
+from service.api import coverage, health, problems
+from service.cache import VersionedCache
 from service.db.engine import make_engine, make_sessionmaker
 from service.settings import Settings
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.cache = VersionedCache()
         try:
             yield
         finally:
@@ -36,4 +38,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(coverage.router)
     return app

@@ -12,6 +12,8 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from service.errors import InvalidDataError, Problem
+from service.reference import FILE_NAME as REFERENCE_FILE
+from service.reference import read_reference
 from service.vocabulary import Connection, Funding, Kind, Status
 
 STORAGE_CRS = "EPSG:25832"
@@ -127,6 +129,7 @@ class RawPackage:
 
     source: Path
     frames: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    reference: list[dict[str, Any]] | None = None
 
 
 def _layer_file(directory: Path, layer: str) -> Path | None:
@@ -174,4 +177,6 @@ def read_package(source: Path) -> RawPackage:
                 package.frames[layer] = _read_layer(path, layer, None)
     if missing:
         raise InvalidDataError(missing, f"incomplete package {source.name}")
+    if source.is_dir() and (source / REFERENCE_FILE).is_file():
+        package.reference = read_reference(source / REFERENCE_FILE)
     return package

@@ -9,8 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.db.diff import LayerDiff
 from service.db.engine import transaction
-from service.db.loading import LayerDiff, load_package
+from service.db.loading import load_package
 from service.errors import InvalidDataError, Problem
 from service.package import read_package
 from service.validation import Package, validate_package

@@ -38,6 +38,7 @@ class Package:
     source: str
     municipality: Feature
     layers: dict[str, list[Feature]]
+    reference: list[dict[str, Any]] | None = None
 
 
 def _missing(value: Any) -> bool:
@@ -50,13 +51,19 @@ def _missing(value: Any) -> bool:
 
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    if day > dt.date.today():
+        raise ValueError(
+            f"{day.isoformat()} lies in the future; a status is dated from when it holds"
+        )
+    return day
 
 
 def _integer(value: Any) -> int:
@@ -237,4 +244,4 @@ def validate_package(raw: RawPackage) -> Package:
             problems += check_inside(layer_spec, layers[name], municipality.geometry, town)
     if problems:
         raise InvalidDataError(problems[:MAX_PROBLEMS], f"invalid package {raw.source.name}")
-    return Package(str(raw.source), municipalities[0], layers)
+    return Package(str(raw.source), municipalities[0], layers, raw.reference)

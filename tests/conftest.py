@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import schema
+from service.db.diff import LayerDiff
 from service.db.engine import make_engine, make_sessionmaker, set_actor
-from service.db.loading import LayerDiff
 from service.main import create_app
 from service.seeding import seed
 from service.settings import DEFAULT_PACKAGE, Settings

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.loading import LayerDiff
+from service.db.diff import LayerDiff
 from service.errors import InvalidDataError
 from service.seeding import seed
 from service.settings import DEFAULT_PACKAGE

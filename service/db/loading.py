@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, cast
 
 import shapely
@@ -10,19 +9,11 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
+from service.db.diff import LayerDiff
 from service.db.models import SRID
+from service.db.reference import replace_reference
 from service.package import LAYERS
 from service.validation import Feature, Package
-
-
-@dataclass(frozen=True)
-class LayerDiff:
-    """How one layer changed when a package was loaded."""
-
-    inserted: int
-    updated: int
-    deleted: int
-    unchanged: int
 
 
 def _count(session: Session, sql: str, params: dict[str, Any]) -> int:
@@ -133,4 +124,6 @@ def load_package(session: Session, package: Package) -> dict[str, LayerDiff]:
     diffs = {"municipality": diff}
     for layer, features in package.layers.items():
         diffs[layer] = _sync_layer(session, layer, municipality_id, features)
+    if package.reference is not None:
+        diffs["reference_figures"] = replace_reference(session, package.reference)
     return diffs

@@ -11,13 +11,17 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
     Integer,
     Numeric,
+    SmallInteger,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -230,3 +234,97 @@ FEATURE_TABLES: dict[str, type[Base]] = {
     "schools": School,
     "addresses": Address,
 }
+
+
+class ReferenceFigure(Base):
+    """One official figure (e.g. Breitbandatlas: share of households with FTTH/B ≥ 1000 Mbit/s)."""
+
+    __tablename__ = "reference_figures"
+    __table_args__ = (
+        CheckConstraint(_in("level", ["gemeinde", "kreis", "land", "bund"]), name="level_allowed"),
+        Index("ix_reference_figures_lookup", "ags", "segment", "indicator", "stand_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source_file: Mapped[str | None] = mapped_column(Text)
+    stand: Mapped[str] = mapped_column(Text)
+    stand_date: Mapped[dt.date] = mapped_column(Date)
+    segment: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(Text)
+    ags: Mapped[str] = mapped_column(Text)
+    indicator: Mapped[str] = mapped_column(Text)
+    value_pct: Mapped[float] = mapped_column(Float)
+
+
+class StatusHistory(Base):
+    """One version of a feature's status, valid from `status_since` until the next version."""
+
+    __tablename__ = "status_history"
+    __table_args__ = (
+        CheckConstraint(_in("feature_table", ["areas", "hamlets", "schools"]), name="table"),
+        UniqueConstraint(
+            "feature_table", "feature_id", "status_since", name="uq_status_history_version"
+        ),
+        Index("ix_status_history_municipality", "municipality_id", "status_since"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(BigInteger)
+    feature_table: Mapped[str] = mapped_column(Text)
+    feature_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(Text)
+    status_since: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class AddressFeature(Base):
+    """An area or hamlet that contains an address, with the rank of its current status."""
+
+    __tablename__ = "address_features"
+    __table_args__ = (
+        CheckConstraint(_in("feature_table", ["areas", "hamlets"]), name="table"),
+        Index("ix_address_features_address", "address_id"),
+    )
+
+    feature_table: Mapped[str] = mapped_column(Text, primary_key=True)
+    feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    address_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("addresses.id", ondelete="CASCADE", name="fk_address_features_address"),
+        primary_key=True,
+    )
+    rank: Mapped[int] = mapped_column(SmallInteger)
+
+
+class AddressCoverage(Base):
+    """Each address's district and best status rank, kept current by triggers."""
+
+    __tablename__ = "address_coverage"
+
+    address_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("addresses.id", ondelete="CASCADE", name="fk_address_coverage_address"),
+        primary_key=True,
+    )
+    municipality_id: Mapped[int] = mapped_column(BigInteger)
+    district_id: Mapped[int | None] = mapped_column(BigInteger)
+    best_rank: Mapped[int] = mapped_column(SmallInteger)
+
+
+coverage_counts = Table(
+    "coverage_counts",
+    Base.metadata,
+    Column("municipality_id", BigInteger, nullable=False),
+    Column("district_id", BigInteger),
+    Column("best_rank", SmallInteger, nullable=False),
+    Column("addresses", BigInteger, nullable=False),
+    UniqueConstraint(
+        "municipality_id",
+        "district_id",
+        "best_rank",
+        name="uq_coverage_counts_unit",
+        postgresql_nulls_not_distinct=True,
+    ),
+)
