@@ -16,7 +16,7 @@ RankCounts = dict[int, int]
 
 # Feature statuses valid on :as_of: the newest version with status_since on or before it.
 FEATURE_STATUS = """
-feature_status AS (
+feature_status AS MATERIALIZED (
     SELECT DISTINCT ON (feature_table, feature_id)
         feature_table, feature_id, status, broadband_status_rank(status) AS rank
     FROM status_history
@@ -27,7 +27,7 @@ feature_status AS (
 BEST = (
     FEATURE_STATUS
     + """,
-best AS (
+best AS MATERIALIZED (
     SELECT a.id AS address_id, coalesce(min(fs.rank), 6) AS best_rank
     FROM addresses a
     LEFT JOIN address_features p ON p.address_id = a.id
