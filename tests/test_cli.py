@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -91,3 +92,25 @@ def test_db_wait_fails_clearly_when_nothing_answers() -> None:
     result = runner.invoke(app, ["db", "wait", "--timeout", "0"], env=env)
     assert result.exit_code == 1
     assert "database did not answer within 0 s" in result.output
+
+
+def test_coverage_prints_the_same_figures_as_the_api(
+    coesfeld: object, env: dict[str, str], client: TestClient
+) -> None:
+    result = runner.invoke(app, ["coverage", "--by", "district", "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == client.get("/coverage/districts").json()
+    table = runner.invoke(app, ["coverage", "--as-of", "2021-01-01"], env=env)
+    assert table.exit_code == 0, table.output
+    whole = client.get("/coverage", params={"as_of": "2021-01-01"}).json()["addresses"]
+    assert f"{whole['numerator']:,}" in table.output
+    assert "Address coverage on 2021-01-01" in table.output
+
+
+def test_coverage_csv_and_errors(coesfeld: object, env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["coverage", "--by", "kind", "--format", "csv"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("\ufeffEinheit;Stand;Adressen")
+    future = runner.invoke(app, ["coverage", "--as-of", "2999-01-01"], env=env)
+    assert future.exit_code == 1
+    assert "lies in the future" in future.output
