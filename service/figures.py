@@ -131,3 +131,13 @@ def timeline(
     total = queries.address_total(session, town.id)
     counts = queries.timeline_counts(session, town.id, dates)
     return [TimelinePoint(day, AddressFigure.from_ranks(counts[day], total)) for day in dates]
+
+
+def unit_outlines(session: Session, breakdown: Breakdown, ags: str | None) -> dict[str, object]:
+    """Outlines of the district or hamlet units, for maps and GIS clients."""
+    if breakdown not in (Breakdown.DISTRICT, Breakdown.HAMLET):
+        problem = Problem("query", None, "f", "geojson is available for districts and hamlets")
+        raise InvalidDataError([problem], "invalid format")
+    town = queries.municipality(session, ags)
+    table = "districts" if breakdown is Breakdown.DISTRICT else "hamlets"
+    return dict(queries.unit_geometries(session, town.id, table))

@@ -71,3 +71,21 @@ def timeline_csv(points: list[TimelinePoint]) -> str:
     """The timeline as CSV, one row per date."""
     header = ["Stand", *UNIT_HEADERS[2:]]
     return _csv(header, [[p.as_of.isoformat(), *_figure_cells(p.addresses)] for p in points])
+
+
+def units_geojson(units: list[Unit], outlines: dict[str, object]) -> dict[str, Any]:
+    """A FeatureCollection with flat properties, ready for a choropleth in QGIS or geopandas."""
+    features = []
+    for unit in units:
+        figure = unit.addresses
+        properties: dict[str, Any] = {
+            "name": unit.name,
+            "as_of": unit.as_of.isoformat(),
+            "numerator": figure.numerator,
+            "denominator": figure.denominator,
+            "share_pct": figure.share_pct,
+            **figure.by_status,
+        }
+        geometry = outlines.get(unit.name)
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}

@@ -23,6 +23,11 @@ AsOf = Annotated[
 ]
 Ags = Annotated[str | None, Query(description="Municipality key; needed when several are loaded")]
 Format = Annotated[Literal["json", "csv"], Query(alias="f", description="json or csv")]
+UnitFormat = Annotated[
+    Literal["json", "csv", "geojson"],
+    Query(alias="f", description="json, csv, or geojson (districts and hamlets: with outlines)"),
+]
+GEOJSON_TYPE = "application/geo+json"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
@@ -63,12 +68,20 @@ def _units(
     found = _cached(request, session, lambda: figures.units(session, breakdown, ags, as_of))
     if f == "csv":
         return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
+    if f == "geojson":
+        outlines = figures.unit_outlines(session, breakdown, ags)
+        body = jsonable_encoder(reports.units_geojson(found, outlines))
+        return JSONResponse(body, media_type=GEOJSON_TYPE)
     return _json([reports.unit_json(unit) for unit in found])
 
 
 @router.get("/districts", summary="Address coverage per district (Ortsteil)")
 def coverage_districts(
-    request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
+    request: Request,
+    session: SessionDep,
+    as_of: AsOf = None,
+    ags: Ags = None,
+    f: UnitFormat = "json",
 ) -> Response:
     """One unit per district."""
     return _units(request, session, Breakdown.DISTRICT, as_of, ags, f)
@@ -76,7 +89,11 @@ def coverage_districts(
 
 @router.get("/hamlets", summary="Address coverage per hamlet (Bauerschaft)")
 def coverage_hamlets(
-    request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
+    request: Request,
+    session: SessionDep,
+    as_of: AsOf = None,
+    ags: Ags = None,
+    f: UnitFormat = "json",
 ) -> Response:
     """One unit per hamlet that had a version by then."""
     return _units(request, session, Breakdown.HAMLET, as_of, ags, f)

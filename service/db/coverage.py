@@ -229,3 +229,17 @@ def timeline_counts(session: Session, m: int, dates: list[dt.date]) -> dict[dt.d
     ).all()
     grouped = _grouped(rows)
     return {day: grouped.get(day, {}) for day in dates}
+
+
+def unit_geometries(session: Session, m: int, table: str) -> dict[str, dict[str, Any]]:
+    """District or hamlet outlines as GeoJSON geometries in EPSG:4326 (RFC 7946), by name."""
+    if table not in {"districts", "hamlets"}:
+        raise ValueError(table)
+    rows = session.execute(
+        text(
+            "SELECT name, CAST(ST_AsGeoJSON(ST_Transform(geom, 4326), 6) AS json) "
+            f"FROM {table} WHERE municipality_id = :m"
+        ),
+        {"m": m},
+    ).all()
+    return {str(name): geometry for name, geometry in rows}
