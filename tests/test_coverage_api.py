@@ -151,3 +151,23 @@ def test_a_committed_change_is_served_at_once(
                 text("UPDATE areas SET status = 'connected' WHERE name = :n"), {"n": name}
             )
     assert client.get("/coverage").json()["addresses"]["numerator"] == before
+
+
+def test_districts_as_geojson_carry_outlines_and_figures(
+    coesfeld: object, client: TestClient
+) -> None:
+    response = client.get("/coverage/districts", params={"f": "geojson"})
+    assert response.headers["content-type"] == "application/geo+json"
+    collection = response.json()
+    as_json = {u["name"]: u["addresses"] for u in client.get("/coverage/districts").json()}
+    assert {f["properties"]["name"] for f in collection["features"]} == set(as_json)
+    for feature in collection["features"]:
+        props = feature["properties"]
+        assert props["numerator"] == as_json[props["name"]]["numerator"]
+        assert feature["geometry"]["type"] == "MultiPolygon"
+        lon, lat = feature["geometry"]["coordinates"][0][0][0]
+        assert 7.0 < lon < 7.3
+        assert 51.8 < lat < 52.0
+    refused = client.get("/coverage/kinds", params={"f": "geojson"})
+    assert refused.status_code == 422
+    assert "geojson is available for districts and hamlets" in refused.text

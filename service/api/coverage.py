@@ -57,62 +57,42 @@ def coverage_summary(
     return _json(reports.summary_json(summary))
 
 
-def _units(
-    request: Request,
-    session: SessionDep,
-    breakdown: Breakdown,
-    as_of: dt.date | None,
-    ags: str | None,
-    f: str,
-) -> Response:
-    found = _cached(request, session, lambda: figures.units(session, breakdown, ags, as_of))
-    if f == "csv":
-        return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
-    if f == "geojson":
-        outlines = figures.unit_outlines(session, breakdown, ags)
-        body = jsonable_encoder(reports.units_geojson(found, outlines))
-        return JSONResponse(body, media_type=GEOJSON_TYPE)
-    return _json([reports.unit_json(unit) for unit in found])
+def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
+    """One route per breakdown; they differ only in the unit they count by."""
+
+    def route(
+        request: Request,
+        session: SessionDep,
+        as_of: AsOf = None,
+        ags: Ags = None,
+        f: UnitFormat = "json",
+    ) -> Response:
+        found = _cached(request, session, lambda: figures.units(session, breakdown, ags, as_of))
+        if f == "csv":
+            return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
+        if f == "geojson":
+            outlines = figures.unit_outlines(session, breakdown, ags)
+            body = jsonable_encoder(reports.units_geojson(found, outlines))
+            return JSONResponse(body, media_type=GEOJSON_TYPE)
+        return _json([reports.unit_json(unit) for unit in found])
+
+    return route
 
 
-@router.get("/districts", summary="Address coverage per district (Ortsteil)")
-def coverage_districts(
-    request: Request,
-    session: SessionDep,
-    as_of: AsOf = None,
-    ags: Ags = None,
-    f: UnitFormat = "json",
-) -> Response:
-    """One unit per district."""
-    return _units(request, session, Breakdown.DISTRICT, as_of, ags, f)
-
-
-@router.get("/hamlets", summary="Address coverage per hamlet (Bauerschaft)")
-def coverage_hamlets(
-    request: Request,
-    session: SessionDep,
-    as_of: AsOf = None,
-    ags: Ags = None,
-    f: UnitFormat = "json",
-) -> Response:
-    """One unit per hamlet that had a version by then."""
-    return _units(request, session, Breakdown.HAMLET, as_of, ags, f)
-
-
-@router.get("/kinds", summary="Address coverage per kind of expansion area")
-def coverage_kinds(
-    request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
-) -> Response:
-    """One unit per kind: settlement, commercial, outskirts."""
-    return _units(request, session, Breakdown.KIND, as_of, ags, f)
-
-
-@router.get("/providers", summary="Share of all addresses inside each provider's connected areas")
-def coverage_providers(
-    request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
-) -> Response:
-    """One unit per provider; the denominator is every address of the municipality."""
-    return _units(request, session, Breakdown.PROVIDER, as_of, ags, f)
+for _path, _breakdown, _summary in (
+    ("districts", Breakdown.DISTRICT, "Address coverage per district (Ortsteil)"),
+    ("hamlets", Breakdown.HAMLET, "Address coverage per hamlet that had a version by then"),
+    ("kinds", Breakdown.KIND, "Address coverage per kind of expansion area"),
+    ("providers", Breakdown.PROVIDER, "Share of all addresses in each provider's connected areas"),
+):
+    router.add_api_route(
+        f"/{_path}",
+        _breakdown_route(_breakdown),
+        methods=["GET"],
+        summary=_summary,
+        name=f"coverage_{_path}",
+        description="A JSON array of unit objects; `f=geojson` adds outlines (districts, hamlets).",
+    )
 
 
 @router.get("/timeline", summary="The municipality's address coverage over time")
