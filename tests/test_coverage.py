@@ -323,3 +323,21 @@ def test_share_is_rounded_half_up() -> None:
     assert share_pct(2, 3) == 66.67
     assert share_pct(1, 200) == 0.5
     assert share_pct(0, 0) == 0.0
+
+
+def test_an_address_in_a_hamlet_and_an_area_takes_the_better_status(
+    town: dict[str, int], db: Session
+) -> None:
+    # "Hofrand" overlaps the hamlet Hof around a6 (200, 100); the hamlet is 'planned'.
+    values = {"municipality_id": town["m"], "name": "Hofrand", "kind": "outskirts"}
+    values |= {"status": "insufficient_demand", "status_since": "2022-01-01"}
+    area = _insert(db, "areas", {**values, "geom": multi(150, 50, 250, 150)})
+    hof = figures.units(db, Breakdown.HAMLET, AGS, None)[0].addresses
+    assert hof.by_status["planned"] == 1  # planned beats insufficient_demand
+    db.execute(text("UPDATE areas SET status = 'connected' WHERE id = :id"), {"id": area})
+    hof = figures.units(db, Breakdown.HAMLET, AGS, None)[0].addresses
+    assert (hof.numerator, hof.denominator) == (1, 1)
+    outskirts = _by_name(figures.units(db, Breakdown.KIND, AGS, None))["outskirts"]
+    assert outskirts == (1, 1, 100.0)
+    before = figures.units(db, Breakdown.HAMLET, AGS, dt.date(2021, 12, 31))[0].addresses
+    assert before.by_status["planned"] == 1
