@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import coverage, health, problems
+from service.api import coverage, health, lookup, problems
 from service.cache import VersionedCache
 from service.db.engine import make_engine, make_sessionmaker
 from service.settings import Settings
@@ -39,4 +39,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(coverage.router)
+    app.include_router(lookup.router)
     return app
