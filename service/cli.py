@@ -18,13 +18,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from service import figures, reports
+from service import figures, pages, reports
 from service.coverage import STATUS_ORDER, Breakdown, Unit
 from service.db import schema
 from service.db.diff import LayerDiff
 from service.db.engine import make_engine, make_sessionmaker, wait_for
 from service.errors import DomainError, InvalidDataError
-from service.main import create_app
+from service.main import create_app, static_assets
+from service.maps import MapOptions
 from service.provisioning import db_up
 from service.seeding import seed as seed_package
 from service.settings import Settings
@@ -199,6 +200,37 @@ def coverage(
         sys.stdout.write(reports.units_csv(found))
     else:
         console.print(_coverage_table(found))
+
+
+@app.command("map")
+def map_command(
+    out: Annotated[Path, typer.Option("--out", help="FILE.png (print) or FILE.html (web map)")],
+    as_of: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Date (default: today)")
+    ] = None,
+    ags: Annotated[str | None, typer.Option(help="Municipality key, if several")] = None,
+) -> None:
+    """Write the map for the council report (PNG) or a standalone web map (HTML)."""
+    if out.suffix.lower() not in {".png", ".html"}:
+        errors.print(f"[bold red]error:[/] --out must end in .png or .html, got {out.name}")
+        raise typer.Exit(code=2)
+    settings = Settings()
+    day = as_of.date() if as_of else None
+    try:
+        with make_sessionmaker(make_engine(settings))() as session:
+            if out.suffix.lower() == ".png":
+                out.write_bytes(pages.print_page(session, ags, day))
+            else:
+                options = MapOptions(
+                    as_of=dt.date.today(),
+                    basemap_url=settings.basemap,
+                    basemap_attribution=settings.basemap_attribution,
+                )
+                page = pages.map_page(session, ags, day, options)
+                out.write_text(pages.standalone(page, static_assets(settings)), encoding="utf-8")
+    except DomainError as error:
+        raise _fail(error) from error
+    console.print(f"wrote {out}")
 
 
 @app.command()

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import coverage, health, lookup, problems
+from service.api import coverage, health, lookup, maps, problems
 from service.cache import VersionedCache
 from service.db.engine import make_engine, make_sessionmaker
 from service.settings import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def static_assets(settings: Settings) -> dict[str, Path]:
+    """URL → file of every asset the map page loads from this service."""
+    leaflet = settings.static_dir / "leaflet" / "dist"
+    return {
+        "/static/leaflet/leaflet.js": leaflet / "leaflet.js",
+        "/static/leaflet/leaflet.css": leaflet / "leaflet.css",
+        "/static/map.js": STATIC_DIR / "map.js",
+        "/static/map.css": STATIC_DIR / "map.css",
+    }
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,4 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(coverage.router)
     app.include_router(lookup.router)
+    app.include_router(maps.router)
+    leaflet = settings.static_dir / "leaflet" / "dist"
+    app.mount("/static/leaflet", StaticFiles(directory=leaflet, check_dir=False), name="leaflet")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

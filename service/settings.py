@@ -11,6 +11,13 @@ from service.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACKAGE = PROJECT_ROOT / "geodata" / "coesfeld"
+BASEMAP_DE = (
+    "https://sgx.geodatenzentrum.de/wmts_basemapde/tile/1.0.0/de_basemapde_web_raster_farbe/"
+    "default/GLOBAL_WEBMERCATOR/{z}/{y}/{x}.png"
+)
+BASEMAP_DE_ATTRIBUTION = (
+    'Karte: <a href="https://basemap.de">basemap.de</a> / © GeoBasis-DE / BKG (2025) CC BY 4.0'
+)
 
 
 def normalise_database_url(url: str) -> str:
@@ -45,6 +52,20 @@ class Settings(BaseSettings):
     default_package: Path = Field(
         default=DEFAULT_PACKAGE, description="Data package `broadband seed` loads without a path."
     )
+    basemap_url: str = Field(
+        default=BASEMAP_DE,
+        description="XYZ tile URL of the basemap (the only outside request); `none`: none",
+    )
+    basemap_attribution: str = Field(default=BASEMAP_DE_ATTRIBUTION)
+    frame_ancestors: str = Field(
+        default="'self'",
+        description="Who may embed the map in an iframe (CSP frame-ancestors), e.g. "
+        "`'self' https://www.coesfeld.de`",
+    )
+    static_dir: Path = Field(
+        default=PROJECT_ROOT / "node_modules",
+        description="Where `npm ci` put the front-end packages the service serves under /static",
+    )
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_connect_timeout_s: int = Field(default=3, ge=1, le=60)
 
@@ -52,6 +73,11 @@ class Settings(BaseSettings):
     @classmethod
     def _driver(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else value
+
+    @property
+    def basemap(self) -> str | None:
+        """The tile URL, or None when the basemap is switched off."""
+        return None if self.basemap_url.strip().lower() in {"", "none"} else self.basemap_url
 
     def require_database_url(self) -> str:
         """Return the database URL or explain how to get one."""

@@ -18,7 +18,7 @@ RankCounts = dict[int, int]
 FEATURE_STATUS = """
 feature_status AS MATERIALIZED (
     SELECT DISTINCT ON (feature_table, feature_id)
-        feature_table, feature_id, status, broadband_status_rank(status) AS rank
+        feature_table, feature_id, status, status_since, broadband_status_rank(status) AS rank
     FROM status_history
     WHERE municipality_id = :m AND status_since <= :as_of
     ORDER BY feature_table, feature_id, status_since DESC

@@ -1,0 +1,87 @@
+"""Map pages from the database: gathers layers and the headline figure for `maps.build_map`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from service import figures
+from service.db import coverage as coverage_queries
+from service.db.maplayers import map_layers
+from service.errors import InvalidDataError, Problem
+from service.maps import LAYER_TITLES, MapOptions, build_map
+from service.printmap import print_map
+
+HIGHLIGHTABLE = ("areas", "hamlets", "schools", "districts")
+
+
+def _problem(field: str, message: str) -> InvalidDataError:
+    return InvalidDataError([Problem("query", None, field, message)], "invalid map parameters")
+
+
+def parse_layers(value: str | None) -> frozenset[str]:
+    """`layers=areas,schools`: which layers show at first (the rest stay in the layer control)."""
+    if not value:
+        return frozenset(LAYER_TITLES)
+    names = frozenset(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(names - set(LAYER_TITLES))
+    if unknown:
+        allowed = ", ".join(LAYER_TITLES)
+        raise _problem("layers", f"unknown layer(s) {', '.join(unknown)}; allowed: {allowed}")
+    return names
+
+
+def parse_center(value: str | None) -> tuple[float, float] | None:
+    """`center=lon,lat` in degrees (WGS 84)."""
+    if not value:
+        return None
+    try:
+        lon, lat = (float(part) for part in value.split(","))
+    except ValueError:
+        raise _problem("center", f"expected lon,lat in degrees, got {value!r}") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise _problem("center", f"lon,lat out of range: {value!r}")
+    return lon, lat
+
+
+def parse_highlight(value: str | None) -> tuple[str, int] | None:
+    """`highlight=areas/12`: a feature to outline and open."""
+    if not value:
+        return None
+    collection, _, feature = value.partition("/")
+    if collection not in HIGHLIGHTABLE or not feature.isdigit():
+        allowed = ", ".join(HIGHLIGHTABLE)
+        raise _problem("highlight", f"expected <collection>/<id> with collection in {allowed}")
+    return collection, int(feature)
+
+
+def map_page(session: Session, ags: str | None, as_of: dt.date | None, options: MapOptions) -> str:
+    """The map page for a date: features in the version valid then, the headline of that date."""
+    town = coverage_queries.municipality(session, ags)
+    headline = figures.municipality_unit(session, ags, as_of)
+    layers = map_layers(session, town.id, headline.as_of)
+    return build_map(layers, headline, replace(options, as_of=headline.as_of))
+
+
+def print_page(session: Session, ags: str | None, as_of: dt.date | None) -> bytes:
+    """The printable PNG map of a date, for the council report."""
+    town = coverage_queries.municipality(session, ags)
+    headline = figures.municipality_unit(session, ags, as_of)
+    layers = map_layers(session, town.id, headline.as_of, srid=25832)
+    return print_map(layers, headline, f"Glasfaserausbau in {town.name}")
+
+
+def standalone(page: str, assets: dict[str, Path]) -> str:
+    """Inline the page's own scripts and styles, so a saved HTML file works without the service."""
+    for url, path in assets.items():
+        content = path.read_text(encoding="utf-8")
+        if url.endswith(".js"):
+            page = page.replace(f'<script src="{url}"></script>', f"<script>{content}</script>")
+        else:
+            page = page.replace(
+                f'<link rel="stylesheet" href="{url}"/>', f"<style>{content}</style>"
+            )
+    return page
