@@ -1,4 +1,11 @@
 # Slim image of the service; PostGIS runs elsewhere (see compose.yaml), reached via DATABASE_URL.
+
+# Front-end assets from the npm registry (the map loads nothing from CDNs).
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +25,7 @@ COPY alembic.ini ./
 COPY migrations ./migrations
 COPY geodata ./geodata
 COPY service ./service
+COPY --from=assets /assets/node_modules/leaflet/dist ./node_modules/leaflet/dist
 RUN pip install --no-deps -e . && chown -R broadband:broadband /app
 
 USER broadband

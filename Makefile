@@ -4,19 +4,36 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install db migrate seed run test lint format clean
+.PHONY: install assets browser db migrate seed run test lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
 		echo "installing python3-venv (apt-get)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+		$(APT) update -qq && $(APT) install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# Leaflet for the map comes from the npm registry, never from a CDN or a copy in the repository.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "installing npm (apt-get)"; \
+		$(APT) update -qq && $(APT) install -y -qq npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-* && touch $@
+
+assets: $(NODE_STAMP)
+
+# The map tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null || { echo "installing chromium (apt-get)"; \
+		$(APT) update -qq && $(APT) install -y -qq chromium; }
 
 db: install
 	$(BIN)/broadband db up
@@ -27,7 +44,7 @@ migrate: db
 seed: migrate
 	$(BIN)/broadband seed --if-empty
 
-run: seed
+run: seed assets
 	$(BIN)/broadband serve --port $(PORT)
 
 lint: install
@@ -35,7 +52,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy service
 
-test: db lint
+test: db lint assets browser
 	$(BIN)/pytest
 
 format: install
