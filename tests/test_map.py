@@ -97,3 +97,12 @@ def test_printable_map_is_an_a4_png(city_client: TestClient) -> None:
     older = city_client.get("/map.png", params={"as_of": "2019-01-01"})
     assert _png_size(older.content) == (1754, 1240)
     assert older.content != response.content
+
+
+def test_as_of_shows_the_features_of_that_date(city_client: TestClient) -> None:
+    today = city_client.get("/map").text
+    before = city_client.get("/map", params={"as_of": "2015-01-01"}).text
+    assert "Kernstadt Innenstadt" in today
+    assert "Kernstadt Innenstadt" not in before  # no area had a version in 2015
+    assert "Stand 01.01.2015" in before
+    assert "0,00 %" in before
