@@ -143,7 +143,9 @@ def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _popup(name: str) -> folium.GeoJsonPopup:
+def _popup(name: str, data: dict[str, Any]) -> folium.GeoJsonPopup | None:
+    if not data["features"]:  # folium checks the fields against the first feature
+        return None
     fields = POPUP_FIELDS[name]
     return folium.GeoJsonPopup(
         fields=fields, aliases=[FIELD_LABELS[f] for f in fields], localize=False, labels=True
@@ -165,14 +167,14 @@ def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) ->
                 "fillColor": SCHOOL_STYLES[f["properties"]["connection"]][0],
                 "className": f"bb-schools bb-school-{f['properties']['connection']}",
             },
-            popup=_popup(name),
+            popup=_popup(name, data),
         )
     elif name in POPUP_FIELDS:
         layer = folium.GeoJson(
             data,
             name=LAYER_TITLES[name],
             style_function=_path_style,
-            popup=_popup(name),
+            popup=_popup(name, data),
             highlight_function=lambda _: {"weight": 4},
         )
     else:
