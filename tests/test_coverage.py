@@ -282,6 +282,7 @@ def _counts(db: Session, m: int) -> list[tuple[object, ...]]:
         "UPDATE addresses SET geom = ST_Translate(geom, 600, 0) WHERE house_number = '7'",
         "DELETE FROM addresses WHERE house_number = '1'",
         "UPDATE districts SET geom = ST_Multi(ST_Buffer(geom, 0)) WHERE name = 'Ost'",
+        "UPDATE districts SET name = 'Osten' WHERE name = 'Ost'",
         "DELETE FROM districts WHERE name = 'West'",
     ],
 )

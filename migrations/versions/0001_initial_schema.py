@@ -191,12 +191,29 @@ def _create_change_log() -> None:
     )
     op.create_index("ix_changes_feature", "changes", ["table_name", "feature_id"])
     op.create_index("ix_changes_changed_at", "changes", ["changed_at"])
+    # One row that every committed write bumps: readers key their caches on it, and unlike
+    # max(changes.id) it cannot miss a transaction that commits after a later one.
+    op.create_table(
+        "data_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "changed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_data_version"),
+        sa.CheckConstraint("id = 1", name=op.f("ck_data_version_single_row")),
+    )
+    op.execute("INSERT INTO data_version (id) VALUES (1)")
 
 
 # Statement-level triggers with transition tables: one set-based INSERT into the log per statement,
 # so loading 12,000 addresses costs one extra statement, not 12,000. The actor comes from the
 # transaction-local setting `broadband.actor` (set by the service), else the database user.
 LOG_FUNCTION = """
+CREATE FUNCTION broadband_touch() RETURNS void LANGUAGE sql AS $$
+    UPDATE data_version SET version = version + 1, changed_at = now() WHERE id = 1
+$$;
+
 CREATE FUNCTION broadband_log_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     who text := coalesce(nullif(current_setting('broadband.actor', true), ''), session_user);
@@ -213,6 +230,7 @@ BEGIN
         INSERT INTO changes (actor, table_name, feature_id, operation, old, new)
         SELECT who, TG_TABLE_NAME, o.id, 'delete', to_jsonb(o), NULL FROM old_rows o;
     END IF;
+    PERFORM broadband_touch();
     RETURN NULL;
 END
 $$;
@@ -260,4 +278,6 @@ def downgrade() -> None:
     for table in ("changes", *reversed(FEATURE_TABLES)):
         op.drop_table(table)
     op.execute("DROP FUNCTION broadband_log_changes()")
+    op.execute("DROP FUNCTION broadband_touch()")
+    op.drop_table("data_version")
     op.execute("DROP FUNCTION broadband_bump_version()")

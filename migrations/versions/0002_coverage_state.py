@@ -82,10 +82,11 @@ HISTORY = """
 CREATE FUNCTION broadband_track_status() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     status_column text := TG_ARGV[0];
+    tbl text := TG_TABLE_NAME;  -- TG_TABLE_NAME has collation "C", which no index here serves
     new_status text;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        DELETE FROM status_history WHERE feature_table = TG_TABLE_NAME AND feature_id = OLD.id;
+        DELETE FROM status_history WHERE feature_table = tbl AND feature_id = OLD.id;
         RETURN NULL;
     END IF;
     new_status := to_jsonb(NEW) ->> status_column;
@@ -94,10 +95,10 @@ BEGIN
         RETURN NULL;
     END IF;
     DELETE FROM status_history
-    WHERE feature_table = TG_TABLE_NAME AND feature_id = NEW.id
+    WHERE feature_table = tbl AND feature_id = NEW.id
       AND status_since >= NEW.status_since;
     INSERT INTO status_history (municipality_id, feature_table, feature_id, status, status_since)
-    VALUES (NEW.municipality_id, TG_TABLE_NAME, NEW.id, new_status, NEW.status_since);
+    VALUES (NEW.municipality_id, tbl, NEW.id, new_status, NEW.status_since);
     RETURN NULL;
 END
 $$;
@@ -126,8 +127,10 @@ $$;
 """
 
 FEATURES = """
-CREATE FUNCTION broadband_features_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION broadband_features_changed() RETURNS trigger LANGUAGE plpgsql
+SET jit = off AS $$
 DECLARE
+    tbl text := TG_TABLE_NAME;  -- TG_TABLE_NAME has collation "C", which no index here serves
     touched bigint[];
 BEGIN
     -- Deleted features, and features whose geometry moved, lose their containment pairs;
@@ -135,14 +138,14 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         WITH gone AS (
             DELETE FROM address_features p USING old_rows o
-            WHERE p.feature_table = TG_TABLE_NAME AND p.feature_id = o.id
+            WHERE p.feature_table = tbl AND p.feature_id = o.id
             RETURNING p.address_id
         )
         SELECT array_agg(address_id) INTO touched FROM gone;
     ELSIF TG_OP = 'UPDATE' THEN
         WITH gone AS (
             DELETE FROM address_features p USING old_rows o JOIN new_rows n ON n.id = o.id
-            WHERE p.feature_table = TG_TABLE_NAME AND p.feature_id = o.id
+            WHERE p.feature_table = tbl AND p.feature_id = o.id
               AND (NOT ST_OrderingEquals(n.geom, o.geom) OR n.municipality_id <> o.municipality_id)
             RETURNING p.address_id
         )
@@ -150,7 +153,7 @@ BEGIN
         WITH reranked AS (
             UPDATE address_features p SET rank = broadband_status_rank(n.status)
             FROM new_rows n
-            WHERE p.feature_table = TG_TABLE_NAME AND p.feature_id = n.id
+            WHERE p.feature_table = tbl AND p.feature_id = n.id
               AND p.rank <> broadband_status_rank(n.status)
             RETURNING p.address_id
         )
@@ -159,13 +162,13 @@ BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         WITH added AS (
             INSERT INTO address_features (address_id, feature_table, feature_id, rank)
-            SELECT a.id, TG_TABLE_NAME, n.id, broadband_status_rank(n.status)
+            SELECT a.id, tbl, n.id, broadband_status_rank(n.status)
             FROM new_rows n
-            JOIN addresses a ON a.municipality_id = n.municipality_id
-                AND ST_Covers(n.geom, a.geom)
+            JOIN addresses a ON ST_Covers(n.geom, a.geom)
+                AND a.municipality_id IS NOT DISTINCT FROM n.municipality_id
             WHERE NOT EXISTS (
                 SELECT 1 FROM address_features p
-                WHERE p.feature_table = TG_TABLE_NAME AND p.feature_id = n.id
+                WHERE p.feature_table = tbl AND p.feature_id = n.id
             )
             RETURNING address_id
         )
@@ -180,7 +183,8 @@ $$;
 """
 
 ADDRESSES = """
-CREATE FUNCTION broadband_addresses_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION broadband_addresses_changed() RETURNS trigger LANGUAGE plpgsql
+SET jit = off AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         DELETE FROM address_features p USING old_rows o, new_rows n
@@ -190,12 +194,12 @@ BEGIN
     INSERT INTO address_features (address_id, feature_table, feature_id, rank)
     SELECT n.id, 'areas', s.id, broadband_status_rank(s.status)
     FROM new_rows n JOIN areas s
-        ON s.municipality_id = n.municipality_id AND ST_Covers(s.geom, n.geom)
+        ON ST_Covers(s.geom, n.geom) AND s.municipality_id IS NOT DISTINCT FROM n.municipality_id
     WHERE NOT EXISTS (SELECT 1 FROM address_features p WHERE p.address_id = n.id)
     UNION ALL
     SELECT n.id, 'hamlets', h.id, broadband_status_rank(h.status)
     FROM new_rows n JOIN hamlets h
-        ON h.municipality_id = n.municipality_id AND ST_Covers(h.geom, n.geom)
+        ON ST_Covers(h.geom, n.geom) AND h.municipality_id IS NOT DISTINCT FROM n.municipality_id
     WHERE NOT EXISTS (SELECT 1 FROM address_features p WHERE p.address_id = n.id);
     INSERT INTO address_coverage AS c (address_id, municipality_id, district_id, best_rank)
     SELECT n.id, n.municipality_id, broadband_district_of(n.municipality_id, n.geom),
@@ -212,6 +216,14 @@ $$;
 
 CREATE FUNCTION broadband_districts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' THEN  -- nested: old_districts exists only for updates
+        IF NOT EXISTS (
+            SELECT 1 FROM old_districts o JOIN changed_districts n ON n.id = o.id
+            WHERE NOT ST_OrderingEquals(o.geom, n.geom) OR o.municipality_id <> n.municipality_id
+        ) THEN
+            RETURN NULL;  -- a renamed district keeps its addresses
+        END IF;
+    END IF;
     -- Districts change rarely: reassign every address of the municipalities concerned.
     UPDATE address_coverage c SET district_id = x.district_id
     FROM (
@@ -265,19 +277,21 @@ BEGIN
     DELETE FROM address_coverage WHERE municipality_id = municipality;
     INSERT INTO address_features (address_id, feature_table, feature_id, rank)
     SELECT a.id, 'areas', s.id, broadband_status_rank(s.status)
-    FROM addresses a JOIN areas s ON s.municipality_id = a.municipality_id
-        AND ST_Covers(s.geom, a.geom)
+    FROM addresses a JOIN areas s ON ST_Covers(s.geom, a.geom)
+        AND s.municipality_id IS NOT DISTINCT FROM a.municipality_id
     WHERE a.municipality_id = municipality
     UNION ALL
     SELECT a.id, 'hamlets', h.id, broadband_status_rank(h.status)
-    FROM addresses a JOIN hamlets h ON h.municipality_id = a.municipality_id
-        AND ST_Covers(h.geom, a.geom)
+    FROM addresses a JOIN hamlets h ON ST_Covers(h.geom, a.geom)
+        AND h.municipality_id IS NOT DISTINCT FROM a.municipality_id
     WHERE a.municipality_id = municipality;
     INSERT INTO address_coverage (address_id, municipality_id, district_id, best_rank)
     SELECT a.id, a.municipality_id, d.id, coalesce(b.best, 6)
     FROM addresses a
     LEFT JOIN (
-        SELECT address_id, min(rank) AS best FROM address_features GROUP BY address_id
+        SELECT p.address_id, min(p.rank) AS best FROM address_features p
+        JOIN addresses x ON x.id = p.address_id AND x.municipality_id = municipality
+        GROUP BY p.address_id
     ) b ON b.address_id = a.id
     LEFT JOIN LATERAL (
         SELECT d.id FROM districts d
@@ -285,6 +299,7 @@ BEGIN
         ORDER BY d.id LIMIT 1
     ) d ON true
     WHERE a.municipality_id = municipality;
+    PERFORM broadband_touch();
 END
 $$;
 """
@@ -317,11 +332,14 @@ def upgrade() -> None:
     _statement_triggers(
         "address_coverage", "broadband_count_coverage", ("INSERT", "UPDATE", "DELETE")
     )
-    for event, rows in (("INSERT", "new_rows"), ("UPDATE", "new_rows"), ("DELETE", "old_rows")):
+    for event, tables in (
+        ("INSERT", "NEW TABLE AS changed_districts"),
+        ("UPDATE", "OLD TABLE AS old_districts NEW TABLE AS changed_districts"),
+        ("DELETE", "OLD TABLE AS changed_districts"),
+    ):
         op.execute(
             f"CREATE TRIGGER districts_coverage_{event.lower()} AFTER {event} ON districts "
-            f"REFERENCING {'OLD' if rows == 'old_rows' else 'NEW'} TABLE AS changed_districts "
-            "FOR EACH STATEMENT EXECUTE FUNCTION broadband_districts_changed()"
+            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION broadband_districts_changed()"
         )
     # Existing data: history from the current status, coverage state from scratch.
     op.execute(

@@ -31,9 +31,14 @@ GEOJSON_TYPE = "application/geo+json"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
-def _cached(request: Request, session: SessionDep, compute: Callable[[], Any]) -> Any:
-    """Reuse the answer while the data is unchanged; a new change makes a new key."""
-    key = (request.url.path, str(request.query_params), data_version(session))
+def _cached(
+    request: Request, session: SessionDep, params: tuple[Any, ...], compute: Callable[[], Any]
+) -> Any:
+    """Reuse the answer while the data is unchanged; a committed change makes a new key.
+
+    The key holds the parsed parameters only, so unknown or reordered ones cannot multiply it.
+    """
+    key = (request.url.path, params, data_version(session))
     return request.app.state.cache.get_or_compute(key, compute)
 
 
@@ -51,7 +56,7 @@ def coverage_summary(
     request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
 ) -> Response:
     """The headline figure with everything behind it."""
-    summary = _cached(request, session, lambda: figures.summary(session, ags, as_of))
+    summary = _cached(request, session, (ags, as_of), lambda: figures.summary(session, ags, as_of))
     if f == "csv":
         return _csv(reports.units_csv([summary.unit]), "abdeckung")
     return _json(reports.summary_json(summary))
@@ -67,7 +72,9 @@ def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
         ags: Ags = None,
         f: UnitFormat = "json",
     ) -> Response:
-        found = _cached(request, session, lambda: figures.units(session, breakdown, ags, as_of))
+        found = _cached(
+            request, session, (ags, as_of), lambda: figures.units(session, breakdown, ags, as_of)
+        )
         if f == "csv":
             return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
         if f == "geojson":
@@ -106,7 +113,12 @@ def coverage_timeline(
     f: Format = "json",
 ) -> Response:
     """One point per step, for a progress chart."""
-    points = _cached(request, session, lambda: figures.timeline(session, ags, start, end, step))
+    points = _cached(
+        request,
+        session,
+        (ags, start, end, step),
+        lambda: figures.timeline(session, ags, start, end, step),
+    )
     if f == "csv":
         return _csv(reports.timeline_csv(points), "abdeckung-verlauf")
     return _json(reports.timeline_json(points))

@@ -47,7 +47,7 @@ def _page(
     ags: str | None,
     as_of: dt.date | None,
 ) -> Response:
-    key = (request.url.path, str(request.query_params), data_version(session))
+    key = (request.url.path, options, ags, as_of, data_version(session))
     etag = '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:32] + '"'
     headers = {
         "ETag": etag,
@@ -127,6 +127,6 @@ def printed_map(
     request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None
 ) -> Response:
     """Title, legend, scale bar, north arrow and date; drawn without any basemap."""
-    key = (request.url.path, str(request.query_params), data_version(session))
+    key = (request.url.path, ags, as_of, data_version(session))
     png = request.app.state.cache.get_or_compute(key, lambda: pages.print_page(session, ags, as_of))
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})

@@ -69,15 +69,10 @@ def today(session: Session) -> dt.date:
     return value
 
 
-def data_version(session: Session) -> tuple[int, int]:
-    """Changes whenever features or reference figures change; keys the response cache."""
-    row = session.execute(
-        text(
-            "SELECT (SELECT coalesce(max(id), 0) FROM changes), "
-            "(SELECT coalesce(max(id), 0) FROM reference_figures)"
-        )
-    ).one()
-    return int(row[0]), int(row[1])
+def data_version(session: Session) -> int:
+    """Bumped by every committed write (features, reference figures, rebuilds); keys caches."""
+    version: int = session.execute(text("SELECT version FROM data_version")).scalar_one()
+    return version
 
 
 def _grouped(rows: Any) -> dict[Any, RankCounts]:
@@ -183,10 +178,10 @@ def hectares_by_kind(session: Session, m: int, as_of: dt.date) -> dict[str, dict
     """Hectares (EPSG:25832) of areas per kind and status valid on the date."""
     rows = session.execute(
         text(
-            f"WITH {FEATURE_STATUS} SELECT s.kind, fs.status, sum(ST_Area(s.geom)) / 10000 "
-            "FROM areas s JOIN feature_status fs "
-            "ON fs.feature_table = 'areas' AND fs.feature_id = s.id "
-            "WHERE s.municipality_id = :m GROUP BY 1, 2"
+            f"WITH {FEATURE_STATUS}, sized AS ("
+            "  SELECT id, kind, ST_Area(geom) AS m2 FROM areas WHERE municipality_id = :m) "
+            "SELECT s.kind, fs.status, sum(s.m2) / 10000 FROM sized s JOIN feature_status fs "
+            "ON fs.feature_table = 'areas' AND fs.feature_id = s.id GROUP BY 1, 2"
         ),
         {"m": m, "as_of": as_of},
     ).all()

@@ -226,6 +226,19 @@ class Change(Base):
     new: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
+class DataVersion(Base):
+    """A single row bumped by every committed write; caches are keyed on it."""
+
+    __tablename__ = "data_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 FEATURE_TABLES: dict[str, type[Base]] = {
     "municipality": Municipality,
     "districts": District,

@@ -54,6 +54,7 @@ def replace_reference(session: Session, rows: list[dict[str, Any]]) -> LayerDiff
     session.execute(
         text(f"INSERT INTO reference_figures ({names}) SELECT {names} FROM staging_reference")
     )
+    session.execute(text("SELECT broadband_touch()"))
     return LayerDiff(len(rows), 0, cast(CursorResult[Any], deleted).rowcount, 0)
 
 
