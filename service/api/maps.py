@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -83,38 +84,42 @@ def _options(
     )
 
 
-@router.get("/map", response_class=HTMLResponse, summary="The coverage map (full page, German)")
-def full_map(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    layers: Layers = None,
-    center: Center = None,
-    zoom: Zoom = None,
-    as_of: AsOf = None,
-    highlight: Highlight = None,
-    ags: Ags = None,
-) -> Response:
-    """The map with legend, headline figure and address search."""
-    options = _options(settings, False, layers, center, zoom, highlight)
-    return _page(request, session, settings, options, ags, as_of)
+def _map_route(embed: bool) -> Callable[..., Response]:
+    """The full page and the iframe version differ only in framing."""
+
+    def route(
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        layers: Layers = None,
+        center: Center = None,
+        zoom: Zoom = None,
+        as_of: AsOf = None,
+        highlight: Highlight = None,
+        ags: Ags = None,
+    ) -> Response:
+        options = _options(settings, embed, layers, center, zoom, highlight)
+        return _page(request, session, settings, options, ags, as_of)
+
+    return route
 
 
-@router.get("/map/embed", response_class=HTMLResponse, summary="The coverage map for an iframe")
-def embedded_map(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    layers: Layers = None,
-    center: Center = None,
-    zoom: Zoom = None,
-    as_of: AsOf = None,
-    highlight: Highlight = None,
-    ags: Ags = None,
-) -> Response:
-    """The same map without margins, with a compact legend and small attribution."""
-    options = _options(settings, True, layers, center, zoom, highlight)
-    return _page(request, session, settings, options, ags, as_of)
+router.add_api_route(
+    "/map",
+    _map_route(embed=False),
+    methods=["GET"],
+    response_class=HTMLResponse,
+    name="map",
+    summary="The coverage map (full page, German): legend, headline figure, address search",
+)
+router.add_api_route(
+    "/map/embed",
+    _map_route(embed=True),
+    methods=["GET"],
+    response_class=HTMLResponse,
+    name="map_embed",
+    summary="The same map for an iframe: no margins, compact legend, small attribution",
+)
 
 
 @router.get(
