@@ -342,3 +342,26 @@ def test_an_address_in_a_hamlet_and_an_area_takes_the_better_status(
     assert outskirts == (1, 1, 100.0)
     before = figures.units(db, Breakdown.HAMLET, AGS, dt.date(2021, 12, 31))[0].addresses
     assert before.by_status["planned"] == 1
+
+
+def test_back_dated_and_same_day_corrections_replace_later_versions(
+    town: dict[str, int], db: Session
+) -> None:
+    def versions() -> list[tuple[str, str]]:
+        rows = db.execute(
+            text(
+                "SELECT status, CAST(status_since AS text) FROM status_history "
+                "WHERE feature_table = 'areas' AND feature_id = :id ORDER BY status_since"
+            ),
+            {"id": town["A1"]},
+        )
+        return [(status, since) for status, since in rows]
+
+    assert versions() == [("under_construction", "2020-01-01"), ("connected", "2021-03-01")]
+    db.execute(text("UPDATE areas SET status = 'planned' WHERE id = :id"), {"id": town["A1"]})
+    assert versions() == [("under_construction", "2020-01-01"), ("planned", "2021-03-01")]
+    db.execute(
+        text("UPDATE areas SET status = 'connected', status_since = '2020-06-01' WHERE id = :id"),
+        {"id": town["A1"]},
+    )
+    assert versions() == [("under_construction", "2020-01-01"), ("connected", "2020-06-01")]

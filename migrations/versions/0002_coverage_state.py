@@ -43,8 +43,7 @@ CREATE TABLE status_history (
 CREATE INDEX ix_status_history_municipality ON status_history (municipality_id, status_since);
 
 CREATE TABLE address_features (
-    address_id bigint NOT NULL
-        CONSTRAINT fk_address_features_address REFERENCES addresses (id) ON DELETE CASCADE,
+    address_id bigint NOT NULL,
     feature_table text NOT NULL
         CONSTRAINT ck_address_features_table CHECK (feature_table IN ('areas', 'hamlets')),
     feature_id bigint NOT NULL,
@@ -54,8 +53,7 @@ CREATE TABLE address_features (
 CREATE INDEX ix_address_features_address ON address_features (address_id);
 
 CREATE TABLE address_coverage (
-    address_id bigint CONSTRAINT pk_address_coverage PRIMARY KEY
-        CONSTRAINT fk_address_coverage_address REFERENCES addresses (id) ON DELETE CASCADE,
+    address_id bigint CONSTRAINT pk_address_coverage PRIMARY KEY,
     municipality_id bigint NOT NULL,
     district_id bigint,
     best_rank smallint NOT NULL
@@ -78,27 +76,48 @@ ALTER TABLE schools ADD CONSTRAINT ck_schools_since_not_future
 """
 
 # Keep one version per (feature, status_since); a back-dated change replaces later versions.
+# Set-based per statement: a row-level trigger would re-run a cached plan made while the table
+# was empty (a sequential scan) for every row of a bulk load.
 HISTORY = """
+CREATE FUNCTION broadband_record_versions(tbl text, versions jsonb) RETURNS void
+LANGUAGE sql AS $$
+    WITH v AS (
+        SELECT * FROM jsonb_to_recordset(versions)
+            AS v(id bigint, municipality_id bigint, status text, status_since date)
+    ), gone AS (
+        DELETE FROM status_history h USING v
+        WHERE h.feature_table = tbl AND h.feature_id = v.id AND h.status_since >= v.status_since
+    )
+    INSERT INTO status_history (municipality_id, feature_table, feature_id, status, status_since)
+    SELECT municipality_id, tbl, id, status, status_since FROM v
+    ON CONFLICT (feature_table, feature_id, status_since) DO UPDATE
+        SET status = excluded.status, municipality_id = excluded.municipality_id
+$$;
+
 CREATE FUNCTION broadband_track_status() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     status_column text := TG_ARGV[0];
     tbl text := TG_TABLE_NAME;  -- TG_TABLE_NAME has collation "C", which no index here serves
-    new_status text;
+    versions jsonb;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        DELETE FROM status_history WHERE feature_table = tbl AND feature_id = OLD.id;
+        DELETE FROM status_history h USING old_rows o
+        WHERE h.feature_table = tbl AND h.feature_id = o.id;
         RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        SELECT jsonb_agg(jsonb_build_object('id', n.id, 'municipality_id', n.municipality_id,
+            'status', to_jsonb(n) ->> status_column, 'status_since', n.status_since))
+        INTO versions FROM new_rows n;
+    ELSE
+        SELECT jsonb_agg(jsonb_build_object('id', n.id, 'municipality_id', n.municipality_id,
+            'status', to_jsonb(n) ->> status_column, 'status_since', n.status_since))
+        INTO versions FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE to_jsonb(n) ->> status_column IS DISTINCT FROM to_jsonb(o) ->> status_column
+           OR n.status_since <> o.status_since OR n.municipality_id <> o.municipality_id;
     END IF;
-    new_status := to_jsonb(NEW) ->> status_column;
-    IF TG_OP = 'UPDATE' AND new_status = to_jsonb(OLD) ->> status_column
-       AND NEW.status_since = OLD.status_since AND NEW.municipality_id = OLD.municipality_id THEN
-        RETURN NULL;
+    IF versions IS NOT NULL THEN
+        PERFORM broadband_record_versions(tbl, versions);
     END IF;
-    DELETE FROM status_history
-    WHERE feature_table = tbl AND feature_id = NEW.id
-      AND status_since >= NEW.status_since;
-    INSERT INTO status_history (municipality_id, feature_table, feature_id, status, status_since)
-    VALUES (NEW.municipality_id, tbl, NEW.id, new_status, NEW.status_since);
     RETURN NULL;
 END
 $$;
@@ -186,6 +205,13 @@ ADDRESSES = """
 CREATE FUNCTION broadband_addresses_changed() RETURNS trigger LANGUAGE plpgsql
 SET jit = off AS $$
 BEGIN
+    -- No foreign keys point at addresses from the state tables: their per-row checks would cost
+    -- more than the state itself. Deleted addresses are removed here instead.
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM address_features p USING old_rows o WHERE p.address_id = o.id;
+        DELETE FROM address_coverage c USING old_rows o WHERE c.address_id = o.id;
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'UPDATE' THEN
         DELETE FROM address_features p USING old_rows o, new_rows n
         WHERE p.address_id = o.id AND n.id = o.id
@@ -305,7 +331,9 @@ $$;
 """
 
 
-def _statement_triggers(table: str, function: str, events: Sequence[str]) -> None:
+def _statement_triggers(
+    table: str, function: str, events: Sequence[str], argument: str = ""
+) -> None:
     tables = {
         "INSERT": "NEW TABLE AS new_rows",
         "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
@@ -314,7 +342,8 @@ def _statement_triggers(table: str, function: str, events: Sequence[str]) -> Non
     for event in events:
         op.execute(
             f"CREATE TRIGGER {table}_{function}_{event.lower()} AFTER {event} ON {table} "
-            f"REFERENCING {tables[event]} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            f"REFERENCING {tables[event]} FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION {function}({argument})"
         )
 
 
@@ -322,13 +351,14 @@ def upgrade() -> None:
     for sql in (TABLES, HISTORY, REFRESH, FEATURES, ADDRESSES, COUNTS):
         op.execute(sql)
     for table, column in (("areas", "status"), ("hamlets", "status"), ("schools", "connection")):
-        op.execute(
-            f"CREATE TRIGGER {table}_history AFTER INSERT OR UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION broadband_track_status('{column}')"
+        _statement_triggers(
+            table, "broadband_track_status", ("INSERT", "UPDATE", "DELETE"), f"'{column}'"
         )
     for table in ("areas", "hamlets"):
         _statement_triggers(table, "broadband_features_changed", ("INSERT", "UPDATE", "DELETE"))
-    _statement_triggers("addresses", "broadband_addresses_changed", ("INSERT", "UPDATE"))
+    _statement_triggers(
+        "addresses", "broadband_addresses_changed", ("INSERT", "UPDATE", "DELETE")
+    )
     _statement_triggers(
         "address_coverage", "broadband_count_coverage", ("INSERT", "UPDATE", "DELETE")
     )
@@ -355,12 +385,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("areas", "hamlets", "schools"):
-        op.execute(f"DROP TRIGGER {table}_history ON {table}")
+        for event in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER {table}_broadband_track_status_{event} ON {table}")
         op.execute(f"ALTER TABLE {table} DROP CONSTRAINT ck_{table}_since_not_future")
     for table in ("areas", "hamlets"):
         for event in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER {table}_broadband_features_changed_{event} ON {table}")
-    for event in ("insert", "update"):
+    for event in ("insert", "update", "delete"):
         op.execute(f"DROP TRIGGER addresses_broadband_addresses_changed_{event} ON addresses")
     for event in ("insert", "update", "delete"):
         op.execute(f"DROP TRIGGER districts_coverage_{event} ON districts")
@@ -376,6 +407,7 @@ def downgrade() -> None:
         "broadband_district_of(bigint, geometry)",
         "broadband_refresh_best(bigint[])",
         "broadband_track_status()",
+        "broadband_record_versions(text, jsonb)",
         "broadband_status_rank(text)",
     ):
         op.execute(f"DROP FUNCTION {function}")

@@ -303,11 +303,7 @@ class AddressFeature(Base):
 
     feature_table: Mapped[str] = mapped_column(Text, primary_key=True)
     feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    address_id: Mapped[int] = mapped_column(
-        BigInteger,
-        ForeignKey("addresses.id", ondelete="CASCADE", name="fk_address_features_address"),
-        primary_key=True,
-    )
+    address_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     rank: Mapped[int] = mapped_column(SmallInteger)
 
 
@@ -316,11 +312,7 @@ class AddressCoverage(Base):
 
     __tablename__ = "address_coverage"
 
-    address_id: Mapped[int] = mapped_column(
-        BigInteger,
-        ForeignKey("addresses.id", ondelete="CASCADE", name="fk_address_coverage_address"),
-        primary_key=True,
-    )
+    address_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     municipality_id: Mapped[int] = mapped_column(BigInteger)
     district_id: Mapped[int | None] = mapped_column(BigInteger)
     best_rank: Mapped[int] = mapped_column(SmallInteger)
