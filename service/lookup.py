@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from service.errors import InvalidDataError, Problem
 
 MAX_QUERY = 200
-_POSTCODE = re.compile(r"\b(\d{5})\b")
-_NUMBER = re.compile(r"^(.*?)[\s,]+(\d+\s?[a-zA-Z]?(?:\s?[-/]\s?\d+[a-zA-Z]?)?)$")
+# A postcode with the town name after it ("48653 Coesfeld"), wherever it stands.
+_POSTCODE = re.compile(r"\b(\d{5})\b(?:\s+[^\d,]+)?")
+_HOUSE_NUMBER = r"\d+(?:\s?[a-zA-Z]\b)?(?:\s?[-/]\s?\d+[a-zA-Z]?)?"
+# Street, number, and maybe a town name after it ("Marktplatz 1 Coesfeld").
+_NUMBER = re.compile(rf"^(.*?)[\s,]+({_HOUSE_NUMBER})(?:[\s,]+[^\d,]+)?$")
 
 
 @dataclass(frozen=True)
@@ -33,17 +36,23 @@ def normalise_number(number: str) -> str:
     return re.sub(r"\s", "", number).lower()
 
 
+def _refuse() -> InvalidDataError:
+    message = f"expected an address like 'Marktplatz 1' (1 to {MAX_QUERY} characters)"
+    return InvalidDataError([Problem("query", None, "q", message)], "invalid address search")
+
+
 def parse_query(query: str) -> AddressQuery:
-    """Split a typed address into street, house number and postcode (town names are dropped)."""
+    """Split a typed address into street, house number and postcode; town names are dropped."""
     text = " ".join(query.split())
     if not text or len(text) > MAX_QUERY:
-        message = f"expected an address like 'Marktplatz 1' (1 to {MAX_QUERY} characters)"
-        raise InvalidDataError([Problem("query", None, "q", message)], "invalid address search")
+        raise _refuse()
     postcode_match = _POSTCODE.search(text)
     postcode = postcode_match.group(1) if postcode_match else None
     if postcode_match:
-        text = text[: postcode_match.start()].rstrip(" ,")
+        text = (text[: postcode_match.start()] + " " + text[postcode_match.end() :]).strip(" ,")
     match = _NUMBER.match(text)
-    if match:
-        return AddressQuery(match.group(1).strip(" ,"), normalise_number(match.group(2)), postcode)
-    return AddressQuery(text.strip(" ,"), None, postcode)
+    street, number = (match.group(1), normalise_number(match.group(2))) if match else (text, None)
+    street = street.strip(" ,")
+    if not normalise_street(street):
+        raise _refuse()
+    return AddressQuery(street, number, postcode)

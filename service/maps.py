@@ -112,7 +112,9 @@ def label_features(name: str, collection: dict[str, Any]) -> dict[str, Any]:
         if "connection" in props:
             props["connection_label"] = GERMAN_LABELS.get(props["connection"], props["connection"])
         props["layer"] = name
-        features.append({**feature, "properties": props})
+        # folium's popups and tooltips insert values as HTML: data-package text must be escaped.
+        safe = {k: html.escape(v) if isinstance(v, str) else v for k, v in props.items()}
+        features.append({**feature, "properties": safe})
     return {**collection, "features": features}
 
 

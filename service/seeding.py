@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db.diff import LayerDiff
@@ -49,6 +49,6 @@ def seed(
     try:
         with transaction(factory, actor) as session:
             return load_package(session, package)
-    except IntegrityError as exc:
+    except (IntegrityError, DataError) as exc:  # a constraint or a value the database refuses
         problem = Problem("package", None, None, f"the database refused it: {exc.orig}")
         raise InvalidDataError([problem], f"invalid package {source.name}") from exc

@@ -20,6 +20,7 @@ from service.vocabulary import values
 
 BOUNDARY_TOLERANCE_M = 0.5
 MAX_PROBLEMS = 500
+MAX_INTEGER = 2**31 - 1  # PostgreSQL integer
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ def _integer(value: Any) -> int:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"expected a whole number, got {value!r}") from None
-    if not number.is_integer() or number < 0:
-        raise ValueError(f"expected a whole number ≥ 0, got {value!r}")
+    if not number.is_integer() or not 0 <= number <= MAX_INTEGER:
+        raise ValueError(f"expected a whole number from 0 to {MAX_INTEGER:,}, got {value!r}")
     return int(number)
 
 
@@ -107,8 +108,15 @@ def _pattern(regex: str, what: str) -> Callable[[Any], str]:
     return parse
 
 
+def _text(value: Any) -> str:
+    text = str(value).strip()
+    if "\x00" in text:
+        raise ValueError("contains a NUL character")
+    return text
+
+
 PARSERS: dict[FieldType, Callable[[Any], Any]] = {
-    FieldType.TEXT: lambda value: str(value).strip(),
+    FieldType.TEXT: _text,
     FieldType.DATE: _date,
     FieldType.INTEGER: _integer,
     FieldType.SHARE: _share,

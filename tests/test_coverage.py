@@ -365,3 +365,7 @@ def test_back_dated_and_same_day_corrections_replace_later_versions(
         {"id": town["A1"]},
     )
     assert versions() == [("under_construction", "2020-01-01"), ("connected", "2020-06-01")]
+    db.execute(  # the same status, dated later: the version's date moves, nothing stays behind
+        text("UPDATE areas SET status_since = '2022-02-01' WHERE id = :id"), {"id": town["A1"]}
+    )
+    assert versions() == [("under_construction", "2020-01-01"), ("connected", "2022-02-01")]

@@ -16,6 +16,10 @@ from service.lookup import AddressQuery, normalise_street, parse_query
         ("Nordstr. 12 a, 48653 Coesfeld", AddressQuery("Nordstr.", "12a", "48653")),
         ("Am Einzelhof", AddressQuery("Am Einzelhof", None, None)),
         ("  Weg   der Einheit 3-5 ", AddressQuery("Weg der Einheit", "3-5", None)),
+        ("48653 Coesfeld, Marktplatz 1", AddressQuery("Marktplatz", "1", "48653")),
+        ("Marktplatz 1, Coesfeld", AddressQuery("Marktplatz", "1", None)),
+        ("Marktplatz 1 Coesfeld", AddressQuery("Marktplatz", "1", None)),
+        ("Marktplatz 1 a", AddressQuery("Marktplatz", "1a", None)),
     ],
 )
 def test_typed_addresses_are_split(typed: str, expected: AddressQuery) -> None:
@@ -27,9 +31,10 @@ def test_street_spellings_compare_equal() -> None:
     assert normalise_street("Am Einzel-Hof") == normalise_street("am einzelhof")
 
 
-def test_empty_query_is_refused() -> None:
+@pytest.mark.parametrize("typed", ["   ", "48653", "48653 Coesfeld", ", 12"])
+def test_queries_without_a_street_are_refused(typed: str) -> None:
     with pytest.raises(InvalidDataError, match="expected an address"):
-        parse_query("   ")
+        parse_query(typed)
 
 
 @pytest.mark.parametrize(

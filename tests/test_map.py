@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import struct
 from collections.abc import Iterator
@@ -9,7 +10,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from service.coverage import AddressFigure, Unit
 from service.main import create_app
+from service.maps import MapOptions, build_map
 from service.settings import Settings
 
 GZIP_BUDGET = 300 * 1024
@@ -106,3 +109,36 @@ def test_as_of_shows_the_features_of_that_date(city_client: TestClient) -> None:
     assert "Kernstadt Innenstadt" not in before  # no area had a version in 2015
     assert "Stand 01.01.2015" in before
     assert "0,00 %" in before
+
+
+def test_package_text_cannot_inject_markup_into_the_page() -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[7.1, 51.9], [7.2, 51.9], [7.2, 52.0], [7.1, 51.9]]],
+    }
+    area = {
+        "name": evil,
+        "kind": "settlement",
+        "status": "connected",
+        "funding": "private",
+        "provider": evil,
+        "status_since": "2021-01-01",
+    }
+    layers = {
+        "municipality": {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "id": 1, "geometry": square, "properties": {"name": evil}}
+            ],
+        },
+        "areas": {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "id": 2, "geometry": square, "properties": area}],
+        },
+    }
+    headline = Unit("Testdorf", dt.date(2021, 1, 1), AddressFigure.from_ranks({1: 1}))
+    page = build_map(layers, headline, MapOptions(as_of=dt.date(2021, 1, 1)))
+    assert evil not in page
+    # escaped for HTML, then for JSON: the browser shows the text and runs nothing
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in page

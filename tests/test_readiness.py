@@ -15,6 +15,10 @@ def test_healthz_answers_without_database() -> None:
     settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
+        coverage = client.get("/coverage")
+        assert coverage.status_code == 503
+        assert coverage.headers["content-type"] == "application/problem+json"
+        assert coverage.json()["title"] == "DatabaseUnavailable"
         response = client.get("/readyz")
     assert response.status_code == 503
     assert "unreachable" in response.json()["reason"]

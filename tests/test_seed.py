@@ -134,10 +134,14 @@ def test_seed_is_logged_with_its_actor(coesfeld: object, db: Session) -> None:
 def test_reseeding_the_same_package_changes_nothing(
     coesfeld: dict[str, LayerDiff], factory: sessionmaker[Session]
 ) -> None:
+    version = text("SELECT version FROM data_version")
     with factory() as session:
         before = snapshot(session)
+        version_before = session.execute(version).scalar_one()
     diffs = seed(factory, DEFAULT_PACKAGE, actor="test-suite")
     assert diffs is not None
+    with factory() as session:  # nothing changed, so caches and ETags stay valid
+        assert session.execute(version).scalar_one() == version_before
     assert {
         layer: (d.inserted, d.updated, d.deleted) for layer, d in diffs.items()
     } == dict.fromkeys(diffs, (0, 0, 0))

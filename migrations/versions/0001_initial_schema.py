@@ -217,6 +217,7 @@ $$;
 CREATE FUNCTION broadband_log_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     who text := coalesce(nullif(current_setting('broadband.actor', true), ''), session_user);
+    logged bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO changes (actor, table_name, feature_id, operation, old, new)
@@ -230,7 +231,10 @@ BEGIN
         INSERT INTO changes (actor, table_name, feature_id, operation, old, new)
         SELECT who, TG_TABLE_NAME, o.id, 'delete', to_jsonb(o), NULL FROM old_rows o;
     END IF;
-    PERFORM broadband_touch();
+    GET DIAGNOSTICS logged = ROW_COUNT;
+    IF logged > 0 THEN  -- statements that changed nothing leave caches and ETags valid
+        PERFORM broadband_touch();
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -83,10 +83,11 @@ CREATE FUNCTION broadband_record_versions(tbl text, versions jsonb) RETURNS void
 LANGUAGE sql AS $$
     WITH v AS (
         SELECT * FROM jsonb_to_recordset(versions)
-            AS v(id bigint, municipality_id bigint, status text, status_since date)
+            AS v(id bigint, municipality_id bigint, status text, status_since date, replaces date)
     ), gone AS (
         DELETE FROM status_history h USING v
-        WHERE h.feature_table = tbl AND h.feature_id = v.id AND h.status_since >= v.status_since
+        WHERE h.feature_table = tbl AND h.feature_id = v.id
+          AND (h.status_since >= v.status_since OR h.status_since = v.replaces)
     )
     INSERT INTO status_history (municipality_id, feature_table, feature_id, status, status_since)
     SELECT municipality_id, tbl, id, status, status_since FROM v
@@ -109,8 +110,11 @@ BEGIN
             'status', to_jsonb(n) ->> status_column, 'status_since', n.status_since))
         INTO versions FROM new_rows n;
     ELSE
+        -- Same status with another date is a correction of that version's date, not a new one.
         SELECT jsonb_agg(jsonb_build_object('id', n.id, 'municipality_id', n.municipality_id,
-            'status', to_jsonb(n) ->> status_column, 'status_since', n.status_since))
+            'status', to_jsonb(n) ->> status_column, 'status_since', n.status_since,
+            'replaces', CASE WHEN to_jsonb(n) ->> status_column = to_jsonb(o) ->> status_column
+                             THEN o.status_since END))
         INTO versions FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE to_jsonb(n) ->> status_column IS DISTINCT FROM to_jsonb(o) ->> status_column
            OR n.status_since <> o.status_since OR n.municipality_id <> o.municipality_id;
@@ -241,6 +245,8 @@ END
 $$;
 
 CREATE FUNCTION broadband_districts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    towns bigint[];
 BEGIN
     IF TG_OP = 'UPDATE' THEN  -- nested: old_districts exists only for updates
         IF NOT EXISTS (
@@ -251,11 +257,18 @@ BEGIN
         END IF;
     END IF;
     -- Districts change rarely: reassign every address of the municipalities concerned.
+    IF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(DISTINCT municipality_id) INTO towns FROM (
+            SELECT municipality_id FROM old_districts
+            UNION SELECT municipality_id FROM changed_districts) t;
+    ELSE
+        SELECT array_agg(DISTINCT municipality_id) INTO towns FROM changed_districts;
+    END IF;
     UPDATE address_coverage c SET district_id = x.district_id
     FROM (
         SELECT a.id, broadband_district_of(a.municipality_id, a.geom) AS district_id
         FROM addresses a
-        WHERE a.municipality_id IN (SELECT municipality_id FROM changed_districts)
+        WHERE a.municipality_id = ANY(towns)
     ) x
     WHERE x.id = c.address_id AND c.district_id IS DISTINCT FROM x.district_id;
     RETURN NULL;

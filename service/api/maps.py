@@ -31,8 +31,9 @@ def content_security_policy(settings: Settings) -> str:
     """Only this service, plus the basemap's tile host, may be contacted by the page."""
     images = "'self' data:"
     if settings.basemap:
-        parts = urlsplit(settings.basemap.replace("{", "").replace("}", ""))
-        images += f" {parts.scheme}://{parts.netloc}"
+        parts = urlsplit(settings.basemap.replace("{s}.", "SUBDOMAIN."))
+        host = parts.netloc.replace("SUBDOMAIN.", "*.")  # {s} tile hosts: a., b., c. …
+        images += f" {parts.scheme}://{host}"
     return (
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
         f"img-src {images}; connect-src 'self'; object-src 'none'; base-uri 'self'; "

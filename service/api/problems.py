@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from service.errors import (
     ConfigurationError,
@@ -50,6 +51,18 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+async def _database_down(request: Request, error: Exception) -> JSONResponse:
+    """A database that is down or refuses us is the service's problem, not the client's: 503."""
+    body = {
+        "type": "about:blank",
+        "title": "DatabaseUnavailable",
+        "status": 503,
+        "detail": "the database cannot be reached right now; see /readyz",
+    }
+    return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+
+
 def install(app: FastAPI) -> None:
-    """Register the handler on the app."""
+    """Register the handlers on the app."""
     app.add_exception_handler(DomainError, _handle)
+    app.add_exception_handler(OperationalError, _database_down)

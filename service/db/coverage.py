@@ -69,10 +69,10 @@ def today(session: Session) -> dt.date:
     return value
 
 
-def data_version(session: Session) -> int:
-    """Bumped by every committed write (features, reference figures, rebuilds); keys caches."""
-    version: int = session.execute(text("SELECT version FROM data_version")).scalar_one()
-    return version
+def data_version(session: Session) -> tuple[int, dt.date]:
+    """Keys caches: bumped by every committed write, and 'today' moves on at midnight."""
+    version, day = session.execute(text("SELECT version, current_date FROM data_version")).one()
+    return int(version), day
 
 
 def _grouped(rows: Any) -> dict[Any, RankCounts]:

@@ -31,7 +31,8 @@ def find_addresses(session: Session, m: int, query: AddressQuery, limit: int) ->
             "     OR regexp_replace(lower(a.house_number), '\\s', '', 'g') = :number) "
             "AND (CAST(:postcode AS text) IS NULL OR a.postcode = :postcode) "
             "ORDER BY exact DESC, a.street, "
-            "  (substring(a.house_number FROM '^[0-9]+'))::int NULLS LAST, a.house_number "
+            "  CAST(substring(a.house_number FROM '^[0-9]{1,9}') AS integer) NULLS LAST, "
+            "  a.house_number "
             "LIMIT :limit"
         ),
         {

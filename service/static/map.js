@@ -100,8 +100,10 @@ function broadbandSearch(map, config) {
         result.textContent = broadbandDescribe(match);
         result.dataset.status = match.status;
         if (marker) { map.removeLayer(marker); }
+        var text = document.createElement("div");
+        text.textContent = broadbandDescribe(match);  // data, never markup
         marker = L.circleMarker([match.lat, match.lon], { radius: 9, color: "#000", weight: 3, fillOpacity: 0 })
-          .addTo(map).bindPopup(broadbandDescribe(match));
+          .addTo(map).bindPopup(text);
         map.setView([match.lat, match.lon], 17);
       })
       .catch(function () { result.textContent = "Die Suche ist gerade nicht erreichbar."; });
