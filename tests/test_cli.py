@@ -114,3 +114,23 @@ def test_coverage_csv_and_errors(coesfeld: object, env: dict[str, str]) -> None:
     future = runner.invoke(app, ["coverage", "--as-of", "2999-01-01"], env=env)
     assert future.exit_code == 1
     assert "lies in the future" in future.output
+
+
+def test_map_command_writes_a_print_png_and_a_standalone_page(
+    coesfeld: object, env: dict[str, str], tmp_path: Path
+) -> None:
+    offline = {**env, "BROADBAND_BASEMAP_URL": "none"}
+    png = tmp_path / "karte.png"
+    result = runner.invoke(app, ["map", "--out", str(png), "--as-of", "2021-07-01"], env=offline)
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = tmp_path / "karte.html"
+    result = runner.invoke(app, ["map", "--out", str(page)], env=offline)
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert 'src="/static' not in html  # Leaflet and the page's own assets are inlined
+    assert "L.map(" in html
+    assert "Legende" in html
+    wrong = runner.invoke(app, ["map", "--out", str(tmp_path / "karte.pdf")], env=offline)
+    assert wrong.exit_code == 2
+    assert "must end in .png or .html" in wrong.output
