@@ -43,7 +43,11 @@ def _district_counts(
 
 def municipality_unit(session: Session, ags: str | None, as_of: dt.date | None) -> Unit:
     """The headline figure: connected addresses of the whole municipality."""
-    town = queries.municipality(session, ags)
+    return headline(session, queries.municipality(session, ags), as_of)
+
+
+def headline(session: Session, town: queries.MunicipalityRow, as_of: dt.date | None) -> Unit:
+    """The headline figure of a municipality already looked up."""
     day, is_today = resolve_date(session, as_of)
     totals: dict[int, int] = {}
     for counts in _district_counts(session, town.id, day, is_today).values():
@@ -105,8 +109,8 @@ def _schools(session: Session, m: int, day: dt.date) -> SchoolFigures:
 
 def summary(session: Session, ags: str | None, as_of: dt.date | None) -> Summary:
     """Address, area, school and reference figures of the municipality on one date."""
-    unit = municipality_unit(session, ags, as_of)
     town = queries.municipality(session, ags)
+    unit = headline(session, town, as_of)
     return Summary(
         unit=unit,
         areas=_areas(session, town.id, unit.as_of),

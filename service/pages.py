@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from service import figures
+from service.coverage import Unit
 from service.db import coverage as coverage_queries
 from service.db.maplayers import map_layers
 from service.errors import InvalidDataError, Problem
@@ -58,20 +60,25 @@ def parse_highlight(value: str | None) -> tuple[str, int] | None:
     return collection, int(feature)
 
 
+def _map_data(
+    session: Session, ags: str | None, as_of: dt.date | None, srid: int
+) -> tuple[str, Unit, dict[str, dict[str, Any]]]:
+    """Town name, headline figure and layers of one date, the municipality looked up once."""
+    town = coverage_queries.municipality(session, ags)
+    unit = figures.headline(session, town, as_of)
+    return town.name, unit, map_layers(session, town.id, unit.as_of, srid)
+
+
 def map_page(session: Session, ags: str | None, as_of: dt.date | None, options: MapOptions) -> str:
     """The map page for a date: features in the version valid then, the headline of that date."""
-    town = coverage_queries.municipality(session, ags)
-    headline = figures.municipality_unit(session, ags, as_of)
-    layers = map_layers(session, town.id, headline.as_of)
-    return build_map(layers, headline, replace(options, as_of=headline.as_of))
+    _, unit, layers = _map_data(session, ags, as_of, 4326)
+    return build_map(layers, unit, replace(options, as_of=unit.as_of))
 
 
 def print_page(session: Session, ags: str | None, as_of: dt.date | None) -> bytes:
     """The printable PNG map of a date, for the council report."""
-    town = coverage_queries.municipality(session, ags)
-    headline = figures.municipality_unit(session, ags, as_of)
-    layers = map_layers(session, town.id, headline.as_of, srid=25832)
-    return print_map(layers, headline, f"Glasfaserausbau in {town.name}")
+    name, unit, layers = _map_data(session, ags, as_of, 25832)
+    return print_map(layers, unit, f"Glasfaserausbau in {name}")
 
 
 def standalone(page: str, assets: dict[str, Path]) -> str:
