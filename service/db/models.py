@@ -333,3 +333,29 @@ coverage_counts = Table(
         postgresql_nulls_not_distinct=True,
     ),
 )
+
+
+class ApiToken(Base):
+    """A bearer token for writes; the secret itself is never stored, only its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint("role IN ('editor', 'admin')", name="role_allowed"),
+        CheckConstraint("name ~ '^[A-Za-z0-9._@-]{1,64}$'", name="name_format"),
+        UniqueConstraint("secret_hash", name="uq_api_tokens_secret_hash"),
+        Index(
+            "uq_api_tokens_live_name",
+            "name",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
