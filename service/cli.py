@@ -19,10 +19,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from service import figures, pages, reports
+from service.collections import Role
 from service.coverage import STATUS_ORDER, Breakdown, Unit
 from service.db import schema
+from service.db import tokens as token_store
 from service.db.diff import LayerDiff
-from service.db.engine import make_engine, make_sessionmaker, wait_for
+from service.db.engine import make_engine, make_sessionmaker, transaction, wait_for
 from service.errors import DomainError, InvalidDataError
 from service.main import create_app, static_assets
 from service.maps import MapOptions
@@ -33,6 +35,10 @@ from service.settings import Settings
 app = typer.Typer(help="Broadband coverage service.", no_args_is_help=True)
 db_app = typer.Typer(help="The PostGIS database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+token_app = typer.Typer(
+    help="API tokens for writes (the secret is shown once).", no_args_is_help=True
+)
+app.add_typer(token_app, name="token")
 console = Console()
 errors = Console(stderr=True)
 
@@ -231,6 +237,49 @@ def map_command(
     except DomainError as error:
         raise _fail(error) from error
     console.print(f"wrote {out}")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who holds it; becomes the actor in the change log")],
+    role: Annotated[Role, typer.Option(help="editor: areas, hamlets, schools; admin: all")] = (
+        Role.EDITOR
+    ),
+) -> None:
+    """Create a token and print its secret once; only a hash is stored."""
+    try:
+        with transaction(make_sessionmaker(make_engine(Settings())), "cli") as session:
+            secret = token_store.create(session, name, role)
+    except DomainError as error:
+        raise _fail(error) from error
+    errors.print(f"token [bold]{name}[/] ({role}) created; keep the secret, it is not shown again:")
+    print(secret)
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Argument(help="The token's name")]) -> None:
+    """Revoke a token; requests with it are refused from now on."""
+    try:
+        with transaction(make_sessionmaker(make_engine(Settings())), "cli") as session:
+            token_store.revoke(session, name)
+    except DomainError as error:
+        raise _fail(error) from error
+    console.print(f"token {name} revoked")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    try:
+        with make_sessionmaker(make_engine(Settings()))() as session:
+            found = token_store.listing(session)
+    except DomainError as error:
+        raise _fail(error) from error
+    table = Table("name", "role", "created", "revoked", box=box.SIMPLE_HEAD)
+    for info in found:
+        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else ""
+        table.add_row(info.name, info.role, info.created_at.isoformat(timespec="seconds"), revoked)
+    console.print(table)
 
 
 @app.command()

@@ -58,3 +58,35 @@ class InvalidDataError(DomainError):
 
 class ProvisioningError(DomainError):
     """The local PostGIS could not be brought up."""
+
+
+class BadRequestError(InvalidDataError):
+    """The request itself is malformed: a query parameter, a filter, a header or the JSON."""
+
+
+class PayloadTooLargeError(InvalidDataError):
+    """The body is over the configured size limit; refused before it is read whole."""
+
+
+class ConflictError(InvalidDataError):
+    """The change would clash with data already stored (e.g. a name that is taken)."""
+
+
+class AuthenticationError(DomainError):
+    """No valid bearer token was given for a write."""
+
+
+class PermissionDeniedError(DomainError):
+    """The token is valid but its role may not do this."""
+
+
+class PreconditionRequiredError(DomainError):
+    """A write without If-Match could overwrite someone else's edit, so it is refused."""
+
+
+class PreconditionFailedError(DomainError):
+    """The If-Match ETag is stale: the feature changed since the client read it."""
+
+
+class MethodNotAllowedError(DomainError):
+    """The resource exists but cannot be changed this way."""

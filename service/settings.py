@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "node_modules",
         description="Where `npm ci` put the front-end packages the service serves under /static",
     )
+    max_body_bytes: int = Field(
+        default=10_000_000, ge=1_000, description="Largest request body accepted (413 above)"
+    )
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_connect_timeout_s: int = Field(default=3, ge=1, le=60)
 

@@ -5,21 +5,40 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 
 from service.errors import (
+    AuthenticationError,
+    BadRequestError,
     ConfigurationError,
+    ConflictError,
     DatabaseUnavailableError,
     DomainError,
     InvalidDataError,
+    MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+    Problem,
     ProvisioningError,
 )
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    BadRequestError: 400,
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
     NotFoundError: 404,
+    MethodNotAllowedError: 405,
+    ConflictError: 409,
+    PreconditionFailedError: 412,
+    PayloadTooLargeError: 413,
     InvalidDataError: 422,
+    PreconditionRequiredError: 428,
     DatabaseUnavailableError: 503,
     ConfigurationError: 500,
     ProvisioningError: 500,
@@ -48,7 +67,8 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
     }
     if isinstance(error, InvalidDataError):
         body["problems"] = [asdict(problem) for problem in error.problems]
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    headers = {"WWW-Authenticate": 'Bearer realm="broadband"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def _database_down(request: Request, error: Exception) -> JSONResponse:
@@ -62,7 +82,23 @@ async def _database_down(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
 
 
+OGC_PATHS = ("/collections", "/changes")
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    """OGC API paths answer bad parameters with 400 and a problem document naming each one."""
+    if not isinstance(error, RequestValidationError):  # registered for it only
+        raise error
+    if not request.url.path.startswith(OGC_PATHS):
+        return await request_validation_exception_handler(request, error)
+    problems = [
+        Problem("request", None, str(item["loc"][-1]), str(item["msg"])) for item in error.errors()
+    ]
+    return await _handle(request, BadRequestError(problems, "invalid request parameters"))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(DomainError, _handle)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_down)

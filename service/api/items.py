@@ -1,0 +1,354 @@
+"""Features of each collection: read with Parts 1–3 parameters, write with Part 4 (If-Match)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from service import crs as crs_module
+from service import editing, html, itemquery, ogc
+from service.api import openapi
+from service.api.auth import PrincipalDep
+from service.api.deps import SessionDep, SettingsDep
+from service.api.negotiation import etag, matches, not_modified, wants_html
+from service.api.ogc import base_url, collection_or_404
+from service.collections import COLLECTIONS, Collection
+from service.db import editing as store
+from service.db import items
+from service.db.coverage import data_version
+from service.db.engine import transaction
+from service.errors import (
+    BadRequestError,
+    MethodNotAllowedError,
+    PayloadTooLargeError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+    Problem,
+)
+from service.tokens import Principal, authorize
+
+router = APIRouter(tags=["OGC API Features"])
+
+
+def item_etag(collection: Collection, feature_id: int, version: int) -> str:
+    """Changes exactly when the stored feature does (the row version is bumped by a trigger)."""
+    return etag(("feature", collection.id, feature_id, version))
+
+
+async def limited_body(request: Request, settings: SettingsDep) -> bytes:
+    """The request body, refused with 413 as soon as it passes the configured limit."""
+    limit = settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    too_large = PayloadTooLargeError(
+        [Problem("request", None, "body", f"larger than the limit of {limit:,} bytes")],
+        "body too large",
+    )
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+BodyDep = Annotated[bytes, Depends(limited_body)]
+
+
+def _only(request: Request, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise BadRequestError(
+            [Problem("request", None, unknown[0], f"unknown query parameter; allowed: {allowed}")],
+            f"invalid {unknown[0]}",
+        )
+
+
+def _feature_table(collection: Collection, rows: list[items.Row], base: str) -> html.Table:
+    names = list(collection.fields)
+    url = f"{base}/collections/{collection.id}/items"
+    body = [
+        [html.Cell(row.id, f"{url}/{row.id}?f=html")]
+        + [html.Cell(_text(row.properties[name])) for name in names]
+        for row in rows
+    ]
+    return html.Table(["id", *names], body)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _items_route(collection: Collection) -> Callable[..., Response]:
+    def get_items(request: Request, session: SessionDep) -> Response:
+        as_html = wants_html(request)
+        query = itemquery.parse(request.query_params, collection)
+        tag = etag(
+            (
+                "items",
+                collection.id,
+                sorted(request.query_params.multi_items()),
+                data_version(session),
+                as_html,
+            )
+        )
+        headers = {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": query.crs.header}
+        if (cached := not_modified(request, tag, headers)) is not None:
+            return cached
+        page = items.page(session, collection, query)
+        url = f"{base_url(request)}/collections/{collection.id}/items"
+        params = dict(request.query_params)
+        params.pop("f", None)
+        links = ogc.page_links(url, params, query.offset, query.limit, len(page.rows), page.matched)
+        if as_html:
+            facts = [("features matched", page.matched), ("shown", len(page.rows))]
+            view = html.Page(
+                f"{collection.title}: features",
+                collection.description,
+                facts,
+                _feature_table(collection, page.rows, base_url(request)),
+                [x for x in links if x["rel"] in ("next", "prev")],
+            )
+            return HTMLResponse(html.render(view, base_url(request)), headers=headers)
+        body = ogc.feature_collection(page.rows, page.matched, links)
+        return Response(body, media_type=ogc.GEOJSON, headers=headers)
+
+    return get_items
+
+
+def _item_route(collection: Collection) -> Callable[..., Response]:
+    def get_item(request: Request, session: SessionDep, feature_id: str) -> Response:
+        _only(request, ("f", "crs"))
+        as_html = wants_html(request)
+        target = crs_module.parse(request.query_params.get("crs"), "crs")
+        row = items.one(session, collection, items.parse_id(collection, feature_id), target)
+        tag = item_etag(collection, row.id, row.version)
+        headers = {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": target.header}
+        if (cached := not_modified(request, tag, headers)) is not None:
+            return cached
+        base = base_url(request)
+        if as_html:
+            facts = [(name, _text(value)) for name, value in row.properties.items()]
+            view = html.Page(f"{collection.title} #{row.id}", None, facts)
+            return HTMLResponse(html.render(view, base), headers=headers)
+        body = ogc.feature_doc(base, collection, row)
+        return Response(body, media_type=ogc.GEOJSON, headers=headers)
+
+    return get_item
+
+
+def _written(request: Request, collection: Collection, row: items.Row, status: int) -> Response:
+    headers = {
+        "ETag": item_etag(collection, row.id, row.version),
+        "Content-Crs": crs_module.DEFAULT.header,
+    }
+    if status == 201:
+        headers["Location"] = f"{base_url(request)}/collections/{collection.id}/items/{row.id}"
+    body = ogc.feature_doc(base_url(request), collection, row)
+    return Response(body, status_code=status, media_type=ogc.GEOJSON, headers=headers)
+
+
+def _content_crs(request: Request) -> crs_module.Crs:
+    return crs_module.parse(request.headers.get("content-crs"), "Content-Crs")
+
+
+def _if_match(request: Request, collection: Collection, feature_id: int) -> str:
+    header = request.headers.get("if-match")
+    if not header:
+        raise PreconditionRequiredError(
+            f"{collection.id} #{feature_id}: send If-Match with the ETag you read, "
+            "so that no one else's edit is overwritten"
+        )
+    return header
+
+
+def _check_version(
+    header: str, collection: Collection, feature_id: int, current: store.Current
+) -> None:
+    if not matches(header, item_etag(collection, feature_id, current.version)):
+        raise PreconditionFailedError(
+            f"{collection.id} #{feature_id} changed since you read it (now version "
+            f"{current.version}); read it again and reapply your change"
+        )
+
+
+def _create_route(collection: Collection) -> Callable[..., Response]:
+    def create(request: Request, principal: PrincipalDep, body: BodyDep) -> Response:
+        authorize(principal, collection)
+        _only(request, ())
+        document = editing.load_json(body, collection.id)
+        label = _label(document)
+        draft = editing.check(document, collection, label, _content_crs(request))
+        with transaction(request.app.state.sessionmaker, principal.name) as session:
+            boundary = store.boundary_for(session, draft.geometry, None)
+            editing.check_inside(draft, collection, label, boundary.geometry, boundary.name)
+            new_id = store.create(session, collection, draft, boundary.id)
+            row = items.one(session, collection, new_id, crs_module.DEFAULT)
+        return _written(request, collection, row, 201)
+
+    return create
+
+
+def _label(document: Any, feature_id: int | None = None) -> str:
+    name = None
+    if isinstance(document, dict) and isinstance(document.get("properties"), dict):
+        name = document["properties"].get("name")
+    where = "new feature" if feature_id is None else f"#{feature_id}"
+    return f"{where} {name!r}" if isinstance(name, str) else where
+
+
+def _change_route(collection: Collection, patch: bool) -> Callable[..., Response]:
+    def change(
+        request: Request, principal: PrincipalDep, body: BodyDep, feature_id: str
+    ) -> Response:
+        authorize(principal, collection)
+        _only(request, ())
+        fid = items.parse_id(collection, feature_id)
+        header = _if_match(request, collection, fid)
+        document = editing.load_json(body, collection.id)
+        content_crs = _content_crs(request)
+        with transaction(request.app.state.sessionmaker, principal.name) as session:
+            current = store.lock(session, collection, fid)
+            _check_version(header, collection, fid, current)
+            if patch:
+                document = _merged(document, current, collection, fid)
+            draft = editing.check(
+                document,
+                collection,
+                _label(document, fid),
+                content_crs,
+                geometry_required=not patch,
+            )
+            boundary = store.boundary_for(session, None, current.municipality_id)
+            editing.check_inside(
+                draft, collection, _label(document, fid), boundary.geometry, boundary.name
+            )
+            properties = editing.dated_status(
+                collection, current.properties, draft.properties, dt.date.today()
+            )
+            store.replace(session, collection, current, fid, properties, draft.geometry)
+            row = items.one(session, collection, fid, crs_module.DEFAULT)
+        return _written(request, collection, row, 200)
+
+    return change
+
+
+def _merged(patch: Any, current: store.Current, collection: Collection, fid: int) -> Any:
+    """Apply a JSON merge patch to the stored feature's properties (and maybe its geometry)."""
+    if not isinstance(patch, dict):
+        raise BadRequestError(
+            [Problem(collection.id, f"#{fid}", None, "a merge patch must be a JSON object")],
+            "invalid merge patch",
+        )
+    properties = patch.get("properties", {})
+    if properties is not None and not isinstance(properties, dict):
+        raise BadRequestError(
+            [Problem(collection.id, f"#{fid}", "properties", "expected a JSON object")],
+            "invalid merge patch",
+        )
+    merged = editing.merge_patch(editing.json_values(current.properties), properties or {})
+    document: dict[str, Any] = {"type": "Feature", "properties": merged}
+    if "geometry" in patch:
+        document["geometry"] = patch["geometry"]
+    return document
+
+
+def _delete_route(collection: Collection) -> Callable[..., Response]:
+    def delete(request: Request, principal: PrincipalDep, feature_id: str) -> Response:
+        authorize(principal, collection)
+        _only(request, ())
+        fid = items.parse_id(collection, feature_id)
+        header = _if_match(request, collection, fid)
+        with transaction(request.app.state.sessionmaker, principal.name) as session:
+            current = store.lock(session, collection, fid)
+            _check_version(header, collection, fid, current)
+            store.remove(session, collection, fid)
+        return Response(status_code=204)
+
+    return delete
+
+
+def _register() -> None:
+    for collection in COLLECTIONS.values():
+        path = f"/collections/{collection.id}/items"
+        name = collection.id
+        router.add_api_route(
+            path,
+            _items_route(collection),
+            methods=["GET"],
+            name=f"{name}_items",
+            summary=f"{collection.title}: features (filter, sort, page, reproject)",
+            response_class=Response,
+            openapi_extra=openapi.items_get(collection),
+        )
+        router.add_api_route(
+            path + "/{feature_id}",
+            _item_route(collection),
+            methods=["GET"],
+            name=f"{name}_item",
+            summary=f"{collection.title}: one feature",
+            response_class=Response,
+            openapi_extra=openapi.item_get(),
+        )
+        if collection.write_role is None:
+            continue
+        router.add_api_route(
+            path,
+            _create_route(collection),
+            methods=["POST"],
+            name=f"{name}_create",
+            summary=f"{collection.title}: add a feature (role {collection.write_role})",
+            response_class=Response,
+            status_code=201,
+            openapi_extra=openapi.write(collection, "create"),
+        )
+        for method, patch in (("PUT", False), ("PATCH", True)):
+            router.add_api_route(
+                path + "/{feature_id}",
+                _change_route(collection, patch),
+                methods=[method],
+                name=f"{name}_{method.lower()}",
+                summary=f"{collection.title}: " + ("update (merge patch)" if patch else "replace"),
+                response_class=Response,
+                openapi_extra=openapi.write(collection, "patch" if patch else "replace"),
+            )
+        router.add_api_route(
+            path + "/{feature_id}",
+            _delete_route(collection),
+            methods=["DELETE"],
+            name=f"{name}_delete",
+            summary=f"{collection.title}: delete a feature",
+            response_class=Response,
+            status_code=204,
+            openapi_extra=openapi.write(collection, "delete"),
+        )
+
+
+_register()
+
+
+@router.api_route(
+    "/collections/{collection_id}/items", methods=["GET", "POST"], include_in_schema=False
+)
+@router.api_route(
+    "/collections/{collection_id}/items/{feature_id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def unknown_collection(collection_id: str) -> Response:
+    """Any other collection: a 404 that lists the real ones; a read-only one: 405."""
+    found = collection_or_404(collection_id)
+    raise MethodNotAllowedError(
+        f"{found.id} is read-only over the API; it changes when a data package is loaded"
+    )
+
+
+__all__ = ["Principal", "router"]

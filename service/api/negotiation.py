@@ -1,0 +1,47 @@
+"""Format choice (`f=` or Accept) and conditional GET (ETag / If-None-Match) for the API."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from service.errors import BadRequestError, Problem
+
+FORMATS = ("json", "html")
+
+
+def wants_html(request: Request) -> bool:
+    """`f=html|json` decides; without it a browser (Accept: text/html first) gets HTML."""
+    f = request.query_params.get("f")
+    if f is not None:
+        if f not in FORMATS:
+            raise BadRequestError(
+                [Problem("request", None, "f", f"unknown format {f!r}; allowed: json, html")],
+                "invalid f",
+            )
+        return f == "html"
+    accept = request.headers.get("accept", "")
+    return accept.startswith("text/html")
+
+
+def etag(key: Hashable) -> str:
+    """A strong validator from whatever determines the response (data version, parameters)."""
+    return '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:32] + '"'
+
+
+def matches(header: str | None, tag: str) -> bool:
+    """Whether an If-None-Match / If-Match header lists this ETag (or `*`)."""
+    if header is None:
+        return False
+    tags = [part.strip().removeprefix("W/") for part in header.split(",")]
+    return "*" in tags or tag in tags
+
+
+def not_modified(request: Request, tag: str, headers: dict[str, str]) -> Response | None:
+    """304 when the client already holds this version."""
+    if matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers={**headers, "ETag": tag})
+    return None

@@ -1,0 +1,163 @@
+"""OpenAPI fragments for the per-collection routes, so clients see every parameter and body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service import cql
+from service import crs as crs_module
+from service.collections import Collection, field_schema
+from service.itemquery import DEFAULT_LIMIT, MAX_LIMIT
+from service.ogc import GEOJSON
+
+PROBLEM = {"description": "Problem document", "content": {"application/problem+json": {}}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
+
+
+def _crs_parameter(name: str, description: str) -> dict[str, Any]:
+    return _query(name, {"type": "string", "enum": crs_module.URIS}, description)
+
+
+FORMAT = _query("f", {"type": "string", "enum": ["json", "html"]}, "json (GeoJSON) or html")
+
+
+def items_get(collection: Collection) -> dict[str, Any]:
+    """Parameters of the items request: Part 1 paging and bbox, Part 2 CRS, Part 3 filters."""
+    parameters = [
+        FORMAT,
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "features per page",
+        ),
+        _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "features to skip"),
+        _query(
+            "bbox",
+            {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+            "minx,miny,maxx,maxy in bbox-crs (default CRS84: lon,lat)",
+            style="form",
+            explode=False,
+        ),
+        _crs_parameter("bbox-crs", "CRS of bbox"),
+        _crs_parameter("crs", "CRS of the returned geometries (Content-Crs says which)"),
+        _query("sortby", {"type": "string"}, "e.g. name,-status_since"),
+        _query("filter", {"type": "string"}, "CQL2 expression, e.g. status = 'connected'"),
+        _query(
+            "filter-lang",
+            {"type": "string", "enum": list(cql.LANGUAGES), "default": "cql2-text"},
+            "language of filter",
+        ),
+        _crs_parameter("filter-crs", "CRS of geometries in filter"),
+    ]
+    if collection.temporal is not None:
+        parameters.append(
+            _query(
+                "datetime",
+                {"type": "string"},
+                "status_since: a date or an interval a/b, ../b, a/..",
+            )
+        )
+    for name, spec in collection.fields.items():
+        parameters.append(_query(name, field_schema(spec), f"only features whose {name} equals"))
+    return {
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "A page of features", "content": {GEOJSON: {}, "text/html": {}}},
+            "400": PROBLEM,
+        },
+    }
+
+
+def item_get() -> dict[str, Any]:
+    """Parameters of the single-feature request."""
+    return {
+        "parameters": [FORMAT, _crs_parameter("crs", "CRS of the returned geometry")],
+        "responses": {
+            "200": {"description": "The feature", "content": {GEOJSON: {}, "text/html": {}}},
+            "404": PROBLEM,
+        },
+    }
+
+
+def feature_schema(collection: Collection, required: bool) -> dict[str, Any]:
+    """A GeoJSON Feature of this collection, as a client sends it."""
+    properties = {name: field_schema(spec) for name, spec in collection.fields.items()}
+    needed = [name for name, spec in collection.fields.items() if spec.required]
+    geometry_types = (
+        ["MultiPolygon", "Polygon"]
+        if collection.geometry_type == "MultiPolygon"
+        else [collection.geometry_type]
+    )
+    return {
+        "type": "object",
+        "required": ["type", "properties", "geometry"] if required else [],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "properties": {
+                "type": "object",
+                "properties": properties,
+                "required": needed if required else [],
+                "additionalProperties": False,
+            },
+            "geometry": {
+                "type": "object",
+                "required": ["type", "coordinates"],
+                "properties": {
+                    "type": {"type": "string", "enum": geometry_types},
+                    "coordinates": {"type": "array"},
+                },
+            },
+        },
+    }
+
+
+def write(collection: Collection, kind: str) -> dict[str, Any]:
+    """Body, headers and answers of a write."""
+    headers = [
+        {
+            "name": "Content-Crs",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "CRS of the body, default CRS84",
+        }
+    ]
+    if kind != "create":
+        headers = [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "The ETag you read",
+            }
+        ]
+        if kind != "delete":
+            headers.append(
+                {
+                    "name": "Content-Crs",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                }
+            )
+    responses = {str(code): PROBLEM for code in (400, 401, 403, 404, 409, 412, 413, 422, 428)}
+    result: dict[str, Any] = {"parameters": headers, "responses": responses}
+    if kind != "delete":
+        media = "application/merge-patch+json" if kind == "patch" else GEOJSON
+        schema = feature_schema(collection, required=kind != "patch")
+        result["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": schema}, "application/json": {"schema": schema}},
+        }
+    return result
