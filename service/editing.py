@@ -15,7 +15,6 @@ import shapely
 from shapely.errors import GEOSException
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from service.collections import READ_ONLY, Collection
 from service.crs import CRS84, STORAGE_SRID, Crs
@@ -55,12 +54,24 @@ def _finite(geometry: BaseGeometry) -> bool:
     return bool(coordinates.size) and bool(np.isfinite(coordinates).all())
 
 
+def _closed(raw: dict[str, Any]) -> bool:
+    """RFC 7946 rings are closed; shapely would silently close them, hiding a truncated ring."""
+    polygons = raw["coordinates"] if raw["type"] == "MultiPolygon" else [raw["coordinates"]]
+    try:
+        rings = [ring for polygon in polygons for ring in polygon]
+        return all(len(ring) >= 4 and list(ring[0]) == list(ring[-1]) for ring in rings)
+    except TypeError:
+        return False
+
+
 def _geometry(raw: Any, collection: Collection, label: str, crs: Crs) -> Draft:
     """Read, check and reproject a GeoJSON geometry; also keep the axis-swapped reading."""
     if not isinstance(raw, dict) or "type" not in raw or "coordinates" not in raw:
         raise ValueError(
             f"expected a GeoJSON {collection.geometry_type} object with type and coordinates"
         )
+    if raw["type"] in ("Polygon", "MultiPolygon") and not _closed(raw):
+        raise ValueError("every ring needs at least 4 positions and must end where it starts")
     try:
         geometry = shape(raw)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, GEOSException) as exc:
@@ -68,9 +79,13 @@ def _geometry(raw: Any, collection: Collection, label: str, crs: Crs) -> Draft:
     if not geometry.is_empty and not _finite(geometry):
         raise ValueError("coordinates must be finite numbers")
     geometry = check_geometry(geometry, collection.geometry_type)  # says where, in its own CRS
-    project = _transformer(crs).transform
-    stored = transform(project, geometry)
-    swapped = transform(project, shapely.transform(geometry, lambda xy: xy[:, ::-1]))
+    transformer = _transformer(crs)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    stored = shapely.transform(geometry, project)
+    swapped = shapely.transform(shapely.transform(geometry, lambda xy: xy[:, ::-1]), project)
     if not _finite(stored) or not stored.is_valid:
         raise ValueError(
             f"coordinates cannot be placed in {crs.uri}; check the CRS and the axis order"

@@ -15,9 +15,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.collections import Role
 from service.db import schema
+from service.db import tokens as token_store
 from service.db.diff import LayerDiff
-from service.db.engine import make_engine, make_sessionmaker, set_actor
+from service.db.engine import make_engine, make_sessionmaker, set_actor, transaction
 from service.main import create_app
 from service.seeding import seed
 from service.settings import DEFAULT_PACKAGE, Settings
@@ -143,3 +145,34 @@ def service_url(settings: Settings, coesfeld: object) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def tokens(factory: sessionmaker[Session], coesfeld: object) -> Iterator[dict[str, str]]:
+    """Bearer secrets of an editor and an admin, revoked when the run ends."""
+    names = {"editor": "test-editor", "admin": "test-admin"}
+    with transaction(factory, "test-suite") as session:
+        session.execute(text("DELETE FROM api_tokens WHERE name LIKE 'test-%'"))
+        secrets = {
+            role: token_store.create(session, name, Role(role)) for role, name in names.items()
+        }
+    yield secrets
+    with transaction(factory, "test-suite") as session:
+        session.execute(text("DELETE FROM api_tokens WHERE name LIKE 'test-%'"))
+
+
+FEATURE_TABLES = ("areas", "hamlets", "schools", "districts", "addresses")
+
+
+@pytest.fixture
+def restore(factory: sessionmaker[Session], coesfeld: object) -> Iterator[None]:
+    """Tests that write through the API commit; the features they added are removed after."""
+    with factory() as session:
+        before = {
+            t: session.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()
+            for t in FEATURE_TABLES
+        }
+    yield
+    with transaction(factory, "test-suite") as session:
+        for table in FEATURE_TABLES:
+            session.execute(text(f"DELETE FROM {table} WHERE id > :m"), {"m": before[table]})

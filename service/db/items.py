@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from geoalchemy2 import Geometry
-from sqlalchemy import Select, Table, and_, func, select
+from sqlalchemy import Select, Table, and_, func, select, true
 from sqlalchemy.exc import DataError, ProgrammingError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -114,7 +114,7 @@ def _row(collection: Collection, mapping: Any) -> Row:
 def page(session: Session, collection: Collection, query: ItemQuery) -> Page:
     """The features a query selects, one page of them, plus the count of all that match."""
     t = table(collection)
-    where = and_(*_conditions(collection, query))
+    where = and_(true(), *_conditions(collection, query))
     columns = queryable_columns(collection)
     order = [columns[n].desc() if desc else columns[n].asc() for n, desc in query.sortby]
     statement = (
@@ -157,6 +157,14 @@ def one(session: Session, collection: Collection, feature_id: int, crs: Crs) -> 
     return _row(collection, mapping)
 
 
+def _down(value: float) -> float:
+    return math.floor(value * 1e6) / 1e6
+
+
+def _up(value: float) -> float:
+    return math.ceil(value * 1e6) / 1e6
+
+
 @dataclass(frozen=True)
 class Extent:
     """Where and when a collection's features lie: bbox in CRS84, first and last status date."""
@@ -169,14 +177,17 @@ class Extent:
 def extent(session: Session, collection: Collection) -> Extent:
     """The collection's extent, computed from the data (cheap: index-backed aggregates)."""
     t = table(collection)
-    stored = func.ST_SetSRID(func.ST_Extent(t.c.geom).cast(Geometry), STORAGE_SRID)
-    box = func.ST_Transform(func.ST_Segmentize(stored, 100.0), 4326)  # edges bend in degrees
+    # Transforming each geometry (not the stored box) keeps the box tight in degrees.
+    box = func.ST_Extent(func.ST_Transform(t.c.geom, 4326))
     row = session.execute(
         select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
     ).one()
-    bbox = None if row[0] is None else tuple(round(float(v), 6) for v in row)
+    bbox = None
+    if row[0] is not None:
+        west, south, east, north = (float(v) for v in row)
+        bbox = (_down(west), _down(south), _up(east), _up(north))
     first = last = None
     if collection.temporal is not None:
         column = t.c[collection.temporal]
         first, last = session.execute(select(func.min(column), func.max(column))).one()
-    return Extent(bbox, first, last)  # type: ignore[arg-type]
+    return Extent(bbox, first, last)
