@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -35,10 +36,13 @@ def _frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
 def _polygons(ax: Axes, frame: gpd.GeoDataFrame) -> None:
     if frame.empty:
         return
-    keys = [
-        style_key(s, f)
-        for s, f in zip(frame["status"], frame.get("funding", [None] * len(frame)), strict=True)
-    ]
+    keys = pd.Series(
+        [
+            style_key(s, f)
+            for s, f in zip(frame["status"], frame.get("funding", [None] * len(frame)), strict=True)
+        ],
+        index=frame.index,
+    )  # a Series, not a list: a one-element list would be read as a list of column keys
     for key, group in frame.groupby(keys):
         style = STYLE_BY_KEY[str(key)]
         group.plot(

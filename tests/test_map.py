@@ -100,6 +100,9 @@ def test_printable_map_is_an_a4_png(city_client: TestClient) -> None:
     older = city_client.get("/map.png", params={"as_of": "2019-01-01"})
     assert _png_size(older.content) == (1754, 1240)
     assert older.content != response.content
+    # On its first status date Coesfeld had a single expansion area: a one-feature layer.
+    single = city_client.get("/map.png", params={"as_of": "2019-07-01"})
+    assert single.status_code == 200 and _png_size(single.content) == (1754, 1240)
 
 
 def test_as_of_shows_the_features_of_that_date(city_client: TestClient) -> None:
