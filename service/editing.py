@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyproj
 import shapely
-from shapely.errors import GEOSException
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -74,7 +74,7 @@ def _geometry(raw: Any, collection: Collection, label: str, crs: Crs) -> Draft:
         raise ValueError("every ring needs at least 4 positions and must end where it starts")
     try:
         geometry = shape(raw)
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError, GEOSException) as exc:
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, ShapelyError) as exc:
         raise ValueError(f"not a readable GeoJSON geometry: {exc}") from None
     if not geometry.is_empty and not _finite(geometry):
         raise ValueError("coordinates must be finite numbers")

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyproj
+
 from service import cql
 from service import crs as crs_module
 from service.collections import Collection, property_schemas
-from service.crs import Crs
+from service.crs import STORAGE_SRID, Crs
 from service.errors import BadRequestError, Problem
 from service.validation import parse_field
 
@@ -71,7 +73,19 @@ def parse_bbox(raw: str, bbox_crs: Crs) -> tuple[float, float, float, float]:
         raise _bad("bbox", f"lower corner must come first and lie below the upper, got {raw!r}")
     if bbox_crs.srid == 4326 and not (x1 >= -180 and x2 <= 180 and y1 >= -90 and y2 <= 90):
         raise _bad("bbox", f"longitude/latitude out of range in {raw!r}")
+    if not _placeable(bbox_crs, (x1, y1, x2, y2)):
+        raise _bad("bbox", f"{raw!r} lies outside where {bbox_crs.uri} is defined")
     return x1, y1, x2, y2
+
+
+def _placeable(crs: Crs, bbox: tuple[float, float, float, float]) -> bool:
+    """Whether every corner can be transformed into the storage CRS."""
+    if crs.srid == STORAGE_SRID:
+        return True
+    transformer = pyproj.Transformer.from_crs(crs.srid, STORAGE_SRID, always_xy=True)
+    x1, y1, x2, y2 = bbox
+    xs, ys = transformer.transform([x1, x1, x2, x2], [y1, y2, y1, y2])
+    return all(math.isfinite(v) for v in (*xs, *ys))
 
 
 def _day(text: str) -> dt.date:

@@ -142,6 +142,8 @@ def test_paging_reaches_every_feature_once(client: TestClient, engine: Engine) -
         ({"bbox": "7,51,8"}, "bbox"),
         ({"bbox": "8,51,7,52"}, "bbox"),
         ({"bbox": "7,x,8,52"}, "bbox"),
+        ({"bbox": "1e300,1e300,2e300,2e300", "bbox-crs": "EPSG:3857"}, "bbox"),
+        ({"bbox": "-1e12,0,1e12,1", "bbox-crs": "EPSG:25833"}, "bbox"),
         ({"crs": "EPSG:9999"}, "crs"),
         ({"bbox-crs": "urn:nonsense"}, "bbox-crs"),
         ({"datetime": "2021-02-30"}, "datetime"),
@@ -395,3 +397,15 @@ def test_html_pages_are_readable_and_escaped(client: TestClient) -> None:
     assert "Laurentiusschule" in page
     browser = client.get("/collections", headers={"Accept": "text/html,application/xhtml+xml"})
     assert browser.headers["content-type"].startswith("text/html")
+
+
+def test_change_log_parameters_are_checked(client: TestClient) -> None:
+    for params, field in (
+        ({"feature": "99999999999999999999"}, "feature"),
+        ({"since": "yesterday"}, "since"),
+        ({"limit": "0"}, "limit"),
+    ):
+        response = client.get("/changes", params=params)
+        assert response.status_code == 400
+        assert response.json()["problems"][0]["field"] == field
+    assert client.get("/changes", params={"collection": "roads"}).status_code == 404

@@ -20,7 +20,9 @@ Since = Annotated[
     str | None, Query(description="Only changes at or after this date or RFC 3339 date-time")
 ]
 CollectionId = Annotated[str | None, Query(description="Only this collection, e.g. areas")]
-FeatureId = Annotated[int | None, Query(alias="feature", ge=1, description="Only this feature")]
+FeatureId = Annotated[
+    int | None, Query(alias="feature", ge=1, le=2**63 - 1, description="Only this feature")
+]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 

@@ -162,7 +162,7 @@ def _content_crs(request: Request) -> crs_module.Crs:
 
 def _if_match(request: Request, collection: Collection, feature_id: int) -> str:
     header = request.headers.get("if-match")
-    if not header:
+    if not header or header.strip() == "*":
         raise PreconditionRequiredError(
             f"{collection.id} #{feature_id}: send If-Match with the ETag you read, "
             "so that no one else's edit is overwritten"

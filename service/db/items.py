@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, func, select, true
-from sqlalchemy.exc import DataError, ProgrammingError
+from sqlalchemy.exc import DataError, InternalError, ProgrammingError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -128,14 +128,16 @@ def page(session: Session, collection: Collection, query: ItemQuery) -> Page:
     try:
         rows = [_row(collection, r) for r in session.execute(statement).mappings()]
         matched = int(session.execute(count).scalar_one())
-    except (DataError, ProgrammingError) as exc:
-        if query.filter is None:
+    except (DataError, InternalError, ProgrammingError) as exc:
+        # Only client-supplied values can make these fail: filter literals, bbox corners.
+        parameter = "filter" if query.filter is not None else "bbox" if query.bbox else None
+        if parameter is None:
             raise
         session.rollback()
         message = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
         raise BadRequestError(
-            [Problem("request", None, "filter", f"the filter does not fit the data: {message}")],
-            "invalid filter",
+            [Problem("request", None, parameter, f"cannot be applied to the data: {message}")],
+            f"invalid {parameter}",
         ) from exc
     return Page(rows, matched)
 
