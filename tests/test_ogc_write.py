@@ -1,4 +1,4 @@
-"""OGC API Features writes (Part 4): tokens, If-Match, the change log, bad input changing nothing."""
+"""OGC API Features writes (Part 4): tokens, If-Match, the change log, bad input refused."""
 
 from __future__ import annotations
 
