@@ -134,3 +134,35 @@ def test_map_command_writes_a_print_png_and_a_standalone_page(
     wrong = runner.invoke(app, ["map", "--out", str(tmp_path / "karte.pdf")], env=offline)
     assert wrong.exit_code == 2
     assert "must end in .png or .html" in wrong.output
+
+
+def test_token_lifecycle_on_the_command_line(
+    coesfeld: object, env: dict[str, str], client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    created = runner.invoke(app, ["token", "create", "--name", "test-cli-editor"], env=env)
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret.startswith("bbt_") and len(secret) > 40
+    with factory() as session:
+        stored = session.execute(
+            text("SELECT role, secret_hash FROM api_tokens WHERE name = 'test-cli-editor'")
+        ).one()
+    assert stored.role == "editor" and secret not in stored.secret_hash
+    again = runner.invoke(app, ["token", "create", "--name", "test-cli-editor"], env=env)
+    assert again.exit_code == 1 and "revoke it first" in again.output
+    bad = runner.invoke(app, ["token", "create", "--name", "no spaces", "--role", "admin"], env=env)
+    assert bad.exit_code == 1 and "letters, digits" in bad.output
+    wrong_role = runner.invoke(app, ["token", "create", "--name", "x", "--role", "owner"], env=env)
+    assert wrong_role.exit_code == 2
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.delete("/collections/areas/items/1", headers=headers).status_code == 428
+    listed = runner.invoke(app, ["token", "list"], env=env)
+    assert "test-cli-editor" in listed.output and secret not in listed.output
+    revoked = runner.invoke(app, ["token", "revoke", "test-cli-editor"], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    assert client.delete("/collections/areas/items/1", headers=headers).status_code == 401
+    unknown = runner.invoke(app, ["token", "revoke", "test-cli-editor"], env=env)
+    assert unknown.exit_code == 1 and "no live token" in unknown.output
+    with factory() as session:
+        session.execute(text("DELETE FROM api_tokens WHERE name = 'test-cli-editor'"))
+        session.commit()
