@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install assets browser db migrate seed run test lint format clean
+.PHONY: install assets browser gdal db migrate seed run test lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -35,6 +35,11 @@ browser:
 	@command -v chromium >/dev/null || { echo "installing chromium (apt-get)"; \
 		$(APT) update -qq && $(APT) install -y -qq chromium; }
 
+# The OGC API tests read the service with GDAL's OAPIF driver, as GIS staff do.
+gdal:
+	@command -v ogrinfo >/dev/null || { echo "installing gdal-bin (apt-get)"; \
+		$(APT) update -qq && $(APT) install -y -qq gdal-bin; }
+
 db: install
 	$(BIN)/broadband db up
 
@@ -52,7 +57,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy service
 
-test: db lint assets browser
+test: db lint assets browser gdal
 	$(BIN)/pytest
 
 format: install
