@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from service import crs as crs_module
 from service.collections import COLLECTIONS, Collection, geometry_format, property_schemas
 from service.db.items import Extent, Row
+from service.pages import HIGHLIGHTABLE
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -181,16 +182,24 @@ def feature_collection(rows: list[Row], matched: int, links: list[dict[str, str]
     return f'{{"type":"FeatureCollection","features":[{features}],{json.dumps(meta)[1:]}'
 
 
-def feature_doc(base: str, collection: Collection, row: Row) -> str:
-    """One feature with its links."""
-    url = f"{base}/collections/{collection.id}/items/{row.id}"
+def feature_links(base: str, collection: Collection, feature_id: int) -> list[dict[str, str]]:
+    """Links of one feature: itself, its HTML page, its collection, and the map showing it."""
+    url = f"{base}/collections/{collection.id}/items/{feature_id}"
     links = [
         link(url, "self", GEOJSON, "this feature"),
         link(f"{url}?f=html", "alternate", HTML, "this feature as HTML"),
         link(f"{base}/collections/{collection.id}", "collection", JSON, collection.title),
     ]
-    body = feature_json(row)
-    return body[:-1] + ',"links":' + json.dumps(links) + "}"
+    if collection.id in HIGHLIGHTABLE:
+        target = f"{base}/map?highlight={collection.id}/{feature_id}"
+        links.append(link(target, "related", HTML, "on the map"))
+    return links
+
+
+def feature_doc(base: str, collection: Collection, row: Row) -> str:
+    """One feature with its links."""
+    links = feature_links(base, collection, row.id)
+    return feature_json(row)[:-1] + ',"links":' + json.dumps(links) + "}"
 
 
 def all_collections() -> list[Collection]:

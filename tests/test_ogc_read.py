@@ -366,7 +366,10 @@ def test_single_feature(client: TestClient, engine: Engine) -> None:
     assert body["id"] == row["id"] and body["properties"]["name"] == row["name"]
     served = gpd.GeoSeries([shape(body["geometry"]), row["geom"]], crs=4326).to_crs(25832)
     assert served.iloc[0].hausdorff_distance(served.iloc[1]) < 0.02  # 7 decimals: about 1 cm
-    assert {link["rel"] for link in body["links"]} >= {"self", "collection"}
+    assert {link["rel"] for link in body["links"]} >= {"self", "collection", "related"}
+    on_map = next(link["href"] for link in body["links"] if link["rel"] == "related")
+    assert on_map.endswith(f"/map?highlight=hamlets/{row['id']}")
+    assert client.get(on_map).status_code == 200
     for missing in ("999999", "abc", "-1"):
         response = client.get(f"/collections/hamlets/items/{missing}")
         assert response.status_code == 404

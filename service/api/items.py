@@ -137,7 +137,8 @@ def _item_route(collection: Collection) -> Callable[..., Response]:
         base = base_url(request)
         if as_html:
             facts = [(name, _text(value)) for name, value in row.properties.items()]
-            view = html.Page(f"{collection.title} #{row.id}", None, facts)
+            links = ogc.feature_links(base, collection, row.id)
+            view = html.Page(f"{collection.title} #{row.id}", None, facts, links=links)
             return HTMLResponse(html.render(view, base), headers=headers)
         body = ogc.feature_doc(base, collection, row)
         return Response(body, media_type=ogc.GEOJSON, headers=headers)
