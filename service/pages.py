@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def parse_highlight(value: str | None) -> tuple[str, int] | None:
     if not value:
         return None
     collection, _, feature = value.partition("/")
-    if collection not in HIGHLIGHTABLE or not feature.isdigit():
+    if collection not in HIGHLIGHTABLE or not re.fullmatch(r"[0-9]{1,18}", feature):
         allowed = ", ".join(HIGHLIGHTABLE)
         raise _problem("highlight", f"expected <collection>/<id> with collection in {allowed}")
     return collection, int(feature)

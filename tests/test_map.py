@@ -74,6 +74,7 @@ def test_no_third_party_assets_are_referenced(city_client: TestClient) -> None:
         ({"center": "200,51"}, "out of range"),
         ({"zoom": "30"}, "zoom"),
         ({"highlight": "roads/1"}, "expected <collection>/<id>"),
+        ({"highlight": "areas/²"}, "expected <collection>/<id>"),
         ({"as_of": "gestern"}, "as_of"),
     ],
 )

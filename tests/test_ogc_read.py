@@ -370,7 +370,7 @@ def test_single_feature(client: TestClient, engine: Engine) -> None:
     on_map = next(link["href"] for link in body["links"] if link["rel"] == "related")
     assert on_map.endswith(f"/map?highlight=hamlets/{row['id']}")
     assert client.get(on_map).status_code == 200
-    for missing in ("999999", "abc", "-1"):
+    for missing in ("999999", "abc", "-1", "²", "1" * 40):
         response = client.get(f"/collections/hamlets/items/{missing}")
         assert response.status_code == 404
         assert "hamlets" in response.json()["detail"]

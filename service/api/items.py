@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -47,7 +48,7 @@ async def limited_body(request: Request, settings: SettingsDep) -> bytes:
         [Problem("request", None, "body", f"larger than the limit of {limit:,} bytes")],
         "body too large",
     )
-    if declared.isdigit() and int(declared) > limit:
+    if re.fullmatch(r"[0-9]{1,30}", declared) and int(declared) > limit:
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():

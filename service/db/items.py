@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +145,7 @@ def page(session: Session, collection: Collection, query: ItemQuery) -> Page:
 
 def parse_id(collection: Collection, feature_id: str) -> int:
     """Feature ids are whole numbers; anything else cannot exist."""
-    if not feature_id.isdigit() or len(feature_id) > 18:
+    if not re.fullmatch(r"[0-9]{1,18}", feature_id):  # isdigit() also accepts '²'
         raise NotFoundError(f"no feature {feature_id!r} in {collection.id}")
     return int(feature_id)
 
