@@ -20,6 +20,11 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 
 
+@pytest.fixture(autouse=True)
+def _coesfeld(coesfeld: object) -> None:
+    """Every test here reads the bundled Coesfeld data."""
+
+
 def _frame(engine: Engine, table: str, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
     """The table read straight from PostGIS, independently of the API code."""
     frame = gpd.read_postgis(f"SELECT * FROM {table} ORDER BY id", engine, geom_col="geom")
