@@ -278,60 +278,39 @@ def _delete_route(collection: Collection) -> Callable[..., Response]:
     return delete
 
 
+def _routes(collection: Collection) -> list[tuple[str, Callable[..., Response], str, str, int]]:
+    """(path suffix, handler, method, summary, status) of each operation on a collection."""
+    routes = [
+        ("", _items_route(collection), "GET", "features (filter, sort, page, reproject)", 200),
+        ("/{feature_id}", _item_route(collection), "GET", "one feature", 200),
+    ]
+    if collection.write_role is not None:
+        routes += [
+            ("", _create_route(collection), "POST", f"add (role {collection.write_role})", 201),
+            ("/{feature_id}", _change_route(collection, patch=False), "PUT", "replace", 200),
+            ("/{feature_id}", _change_route(collection, patch=True), "PATCH", "merge patch", 200),
+            ("/{feature_id}", _delete_route(collection), "DELETE", "delete", 204),
+        ]
+    return routes
+
+
+OPERATIONS = {("", "GET"): "items", ("/{feature_id}", "GET"): "item", ("", "POST"): "create"}
+
+
 def _register() -> None:
     for collection in COLLECTIONS.values():
-        path = f"/collections/{collection.id}/items"
-        name = collection.id
-        router.add_api_route(
-            path,
-            _items_route(collection),
-            methods=["GET"],
-            name=f"{name}_items",
-            summary=f"{collection.title}: features (filter, sort, page, reproject)",
-            response_class=Response,
-            openapi_extra=openapi.items_get(collection),
-        )
-        router.add_api_route(
-            path + "/{feature_id}",
-            _item_route(collection),
-            methods=["GET"],
-            name=f"{name}_item",
-            summary=f"{collection.title}: one feature",
-            response_class=Response,
-            openapi_extra=openapi.item_get(),
-        )
-        if collection.write_role is None:
-            continue
-        router.add_api_route(
-            path,
-            _create_route(collection),
-            methods=["POST"],
-            name=f"{name}_create",
-            summary=f"{collection.title}: add a feature (role {collection.write_role})",
-            response_class=Response,
-            status_code=201,
-            openapi_extra=openapi.write(collection, "create"),
-        )
-        for method, patch in (("PUT", False), ("PATCH", True)):
+        for suffix, handler, method, summary, status in _routes(collection):
+            operation = OPERATIONS.get((suffix, method), method.lower())
             router.add_api_route(
-                path + "/{feature_id}",
-                _change_route(collection, patch),
+                f"/collections/{collection.id}/items{suffix}",
+                handler,
                 methods=[method],
-                name=f"{name}_{method.lower()}",
-                summary=f"{collection.title}: " + ("update (merge patch)" if patch else "replace"),
+                name=f"{collection.id}_{operation}",
+                summary=f"{collection.title}: {summary}",
                 response_class=Response,
-                openapi_extra=openapi.write(collection, "patch" if patch else "replace"),
+                status_code=status,
+                openapi_extra=openapi.operation(collection, operation),
             )
-        router.add_api_route(
-            path + "/{feature_id}",
-            _delete_route(collection),
-            methods=["DELETE"],
-            name=f"{name}_delete",
-            summary=f"{collection.title}: delete a feature",
-            response_class=Response,
-            status_code=204,
-            openapi_extra=openapi.write(collection, "delete"),
-        )
 
 
 _register()

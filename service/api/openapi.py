@@ -121,36 +121,23 @@ def feature_schema(collection: Collection, required: bool) -> dict[str, Any]:
     }
 
 
+def _header(name: str, required: bool, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
 def write(collection: Collection, kind: str) -> dict[str, Any]:
-    """Body, headers and answers of a write."""
-    headers = [
-        {
-            "name": "Content-Crs",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "CRS of the body, default CRS84",
-        }
-    ]
+    """Body, headers and answers of a write: `create`, `put`, `patch` or `delete`."""
+    headers = []
     if kind != "create":
-        headers = [
-            {
-                "name": "If-Match",
-                "in": "header",
-                "required": True,
-                "schema": {"type": "string"},
-                "description": "The ETag you read",
-            }
-        ]
-        if kind != "delete":
-            headers.append(
-                {
-                    "name": "Content-Crs",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                }
-            )
+        headers.append(_header("If-Match", True, "The ETag you read"))
+    if kind != "delete":
+        headers.append(_header("Content-Crs", False, "CRS of the body, default CRS84"))
     responses = {str(code): PROBLEM for code in (400, 401, 403, 404, 409, 412, 413, 422, 428)}
     result: dict[str, Any] = {"parameters": headers, "responses": responses}
     if kind != "delete":
@@ -161,3 +148,12 @@ def write(collection: Collection, kind: str) -> dict[str, Any]:
             "content": {media: {"schema": schema}, "application/json": {"schema": schema}},
         }
     return result
+
+
+def operation(collection: Collection, kind: str) -> dict[str, Any]:
+    """The OpenAPI additions of one operation: `items`, `item`, or a write."""
+    if kind == "items":
+        return items_get(collection)
+    if kind == "item":
+        return item_get()
+    return write(collection, kind)
