@@ -503,3 +503,48 @@ def test_content_crs_places_the_geometry(
         ).all()
     for point in points:
         assert point == pytest.approx((x, y), abs=0.01)
+
+
+def test_a_school_connection_change_is_dated_and_kept_in_history(
+    client: TestClient, tokens: dict[str, str], restore: None, engine: Engine
+) -> None:
+    school = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [7.16, 51.95]},
+        "properties": {
+            "name": "Test Mira school",
+            "school_type": "Förderschule",
+            "pupils": 24,
+            "connection": "lte",
+            "status_since": "2021-11-01",
+        },
+    }
+    created = client.post(
+        "/collections/schools/items", json=school, headers=_auth(tokens["editor"])
+    )
+    assert created.status_code == 201, created.text
+    url = f"/collections/schools/items/{created.json()['id']}"
+    patched = client.patch(
+        url,
+        json={"properties": {"connection": "fibre"}},
+        headers=_auth(tokens["editor"], **{"If-Match": created.headers["etag"]}),
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["properties"]["status_since"] == TODAY.isoformat()
+    with engine.connect() as connection:
+        history = connection.execute(
+            text(
+                "SELECT status, status_since FROM status_history WHERE feature_table = 'schools' "
+                "AND feature_id = :id ORDER BY status_since"
+            ),
+            {"id": created.json()["id"]},
+        ).all()
+    assert history == [("lte", dt.date(2021, 11, 1)), ("fibre", TODAY)]
+    refused = client.patch(
+        url,
+        json={"properties": {"pupils": -3}},
+        headers=_auth(tokens["editor"], **{"If-Match": patched.headers["etag"]}),
+    )
+    assert refused.status_code == 422
+    assert refused.json()["problems"][0]["field"] == "pupils"
+    assert refused.json()["problems"][0]["feature"].startswith("#")
