@@ -35,7 +35,7 @@ def load_json(body: bytes, collection: str) -> Any:
     """Parse the body; malformed JSON is a 400 that says where."""
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, 5,000-digit ints
         raise BadRequestError(
             [Problem(collection, None, None, f"the body is not valid JSON: {exc}")],
             "malformed JSON",
@@ -60,7 +60,7 @@ def _closed(raw: dict[str, Any]) -> bool:
     try:
         rings = [ring for polygon in polygons for ring in polygon]
         return all(len(ring) >= 4 and list(ring[0]) == list(ring[-1]) for ring in rings)
-    except TypeError:
+    except (TypeError, KeyError, IndexError):
         return False
 
 
@@ -74,7 +74,15 @@ def _geometry(raw: Any, collection: Collection, label: str, crs: Crs) -> Draft:
         raise ValueError("every ring needs at least 4 positions and must end where it starts")
     try:
         geometry = shape(raw)
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError, ShapelyError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        ShapelyError,
+    ) as exc:
         raise ValueError(f"not a readable GeoJSON geometry: {exc}") from None
     if not geometry.is_empty and not _finite(geometry):
         raise ValueError("coordinates must be finite numbers")

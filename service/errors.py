@@ -90,3 +90,11 @@ class PreconditionFailedError(DomainError):
 
 class MethodNotAllowedError(DomainError):
     """The resource exists but cannot be changed this way."""
+
+    def __init__(self, message: str, allowed: tuple[str, ...] = ("GET",)) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class UnsupportedMediaTypeError(DomainError):
+    """The body is declared as something this operation does not read."""

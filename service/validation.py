@@ -67,11 +67,17 @@ def _date(value: Any) -> dt.date:
     return day
 
 
+def _short(value: Any) -> str:
+    """A value for an error message, cut short: a client may send megabytes."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def _integer(value: Any) -> int:
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a whole number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected a whole number, got {_short(value)}") from None
     if not number.is_integer() or not 0 <= number <= MAX_INTEGER:
         raise ValueError(f"expected a whole number from 0 to {MAX_INTEGER:,}, got {value!r}")
     return int(number)
@@ -80,8 +86,8 @@ def _integer(value: Any) -> int:
 def _share(value: Any) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a share between 0 and 1, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected a share between 0 and 1, got {_short(value)}") from None
     if not 0 <= number <= 1:
         raise ValueError(f"expected a share between 0 and 1, got {value!r}")
     return number

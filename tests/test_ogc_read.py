@@ -417,3 +417,56 @@ def test_change_log_parameters_are_checked(client: TestClient) -> None:
         assert response.status_code == 400
         assert response.json()["problems"][0]["field"] == field
     assert client.get("/changes", params={"collection": "roads"}).status_code == 404
+
+
+def test_cql2_bbox_literals_match_the_bbox_parameter(client: TestClient) -> None:
+    window = [7.15, 51.93, 7.20, 51.98]
+    expected = _ids(_all(client, "/collections/areas/items", bbox=",".join(map(str, window))))
+    document = {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": window}]}
+    as_json = _all(
+        client,
+        "/collections/areas/items",
+        filter=json.dumps(document),
+        **{"filter-lang": "cql2-json"},
+    )
+    as_text = _all(
+        client,
+        "/collections/areas/items",
+        filter=f"S_INTERSECTS(geometry, BBOX({', '.join(map(str, window))}))",
+    )
+    assert _ids(as_json) == _ids(as_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"filter": " OR ".join(["name = 'a'"] * 600)}, "levels deep"),
+        ({"filter": "[" * 1200 + "]" * 1200, "filter-lang": "cql2-json"}, "nested too deeply"),
+        ({"filter": "name = '" + "x" * 30_000 + "'"}, "longer than"),
+    ],
+)
+def test_oversized_filters_are_400(
+    client: TestClient, params: dict[str, str], message: str
+) -> None:
+    response = client.get("/collections/areas/items", params=params)
+    assert response.status_code == 400
+    assert message in response.json()["problems"][0]["message"]
+
+
+def test_each_representation_has_its_own_etag(client: TestClient) -> None:
+    url = "/collections/schools/items/1"
+    default = client.get(url)
+    assert default.headers["vary"] == "Accept"
+    other_crs = client.get(
+        url, params={"crs": "EPSG:3035"}, headers={"If-None-Match": default.headers["etag"]}
+    )
+    assert other_crs.status_code == 200
+    assert other_crs.headers["etag"] != default.headers["etag"]
+    assert '"crs"' not in other_crs.text  # RFC 7946: the header names the CRS, not the geometry
+    as_html = client.get(
+        url, headers={"Accept": "text/html", "If-None-Match": default.headers["etag"]}
+    )
+    assert as_html.status_code == 200 and as_html.headers["content-type"].startswith("text/html")
+    json_tag = client.get("/collections").headers["etag"]
+    html = client.get("/collections", headers={"Accept": "text/html", "If-None-Match": json_tag})
+    assert html.status_code == 200 and html.headers["vary"] == "Accept"

@@ -444,17 +444,25 @@ def test_bad_requests_change_nothing(
         b'{"type": "Feature", "properties": {"notes": "' + b"x" * settings.max_body_bytes + b'"}}'
     )
     assert client.post(URL, content=huge, headers=headers).status_code == 413
+    feature = f"{URL}/{created['id']}"
+    patch_type = {"Content-Type": "application/merge-patch+json", "If-Match": created["etag"]}
     assert (
-        client.patch(
-            f"{URL}/{created['id']}",
-            content=b"[1, 2",
-            headers={**headers, "If-Match": created["etag"]},
-        ).status_code
+        client.patch(feature, content=b"[1, 2", headers={**headers, **patch_type}).status_code
         == 400
     )
+    # The media type says whether a body is a whole feature or a patch; a mismatch is 415.
+    as_patch = client.put(feature, json=area(), headers={**headers, **patch_type})
+    assert as_patch.status_code == 415 and "application/geo+json" in as_patch.json()["detail"]
+    as_text = {**headers, "Content-Type": "text/plain", "If-Match": created["etag"]}
+    assert client.patch(feature, content=b"{}", headers=as_text).status_code == 415
     assert (
-        client.patch(f"{URL}/999999", json={}, headers={**headers, "If-Match": '"x"'}).status_code
-        == 404
+        client.post(
+            URL, content=json.dumps(area()).encode(), headers=_auth(tokens["editor"])
+        ).status_code
+        == 415
+    )
+    assert (
+        client.patch(f"{URL}/999999", json={}, headers={**headers, **patch_type}).status_code == 404
     )
     assert client.post("/collections/roads/items", json=area(), headers=headers).status_code == 404
     duplicate = client.post(URL, json=area(), headers=headers)
@@ -548,3 +556,137 @@ def test_a_school_connection_change_is_dated_and_kept_in_history(
     assert refused.status_code == 422
     assert refused.json()["problems"][0]["field"] == "pupils"
     assert refused.json()["problems"][0]["feature"].startswith("#")
+
+
+def test_if_match_uses_strong_comparison_and_never_a_wildcard(
+    client: TestClient,
+    tokens: dict[str, str],
+    created: dict[str, Any],
+    factory: sessionmaker[Session],
+) -> None:
+    feature = f"{URL}/{created['id']}"
+    before = _fingerprint(factory)
+    sneaky = client.delete(feature, headers=_auth(tokens["editor"], **{"If-Match": '"x", *'}))
+    assert sneaky.status_code == 428
+    weak = client.delete(
+        feature, headers=_auth(tokens["editor"], **{"If-Match": f"W/{created['etag']}"})
+    )
+    assert weak.status_code == 412
+    assert _fingerprint(factory) == before
+    # The tag of another representation of the same version is as good as the default one.
+    utm_tag = client.get(feature, params={"crs": "EPSG:25832"}).headers["etag"]
+    assert utm_tag != created["etag"]
+    assert (
+        client.delete(feature, headers=_auth(tokens["editor"], **{"If-Match": utm_tag})).status_code
+        == 204
+    )
+
+
+def test_sending_back_what_was_read_changes_nothing(
+    client: TestClient, tokens: dict[str, str], restore: None, engine: Engine
+) -> None:
+    hamlet = {
+        "type": "Feature",
+        "geometry": _square(7.19, 51.96),
+        "properties": {
+            "name": "Test hamlet",
+            "status": "planned",
+            "status_since": "2024-05-01",
+            "demand_share": 0.27,
+        },
+    }
+    created = client.post("/collections/hamlets/items", json=hamlet, headers=_auth(tokens["admin"]))
+    assert created.status_code == 201, created.text
+    url = f"/collections/hamlets/items/{created.json()['id']}"
+    read = client.get(url)
+    empty = client.patch(
+        url, json={}, headers=_auth(tokens["editor"], **{"If-Match": read.headers["etag"]})
+    )
+    assert empty.status_code == 200 and empty.headers["etag"] == read.headers["etag"]
+    round_trip = {k: v for k, v in read.json().items() if k in ("type", "properties", "geometry")}
+    same = client.put(
+        url, json=round_trip, headers=_auth(tokens["editor"], **{"If-Match": read.headers["etag"]})
+    )
+    assert same.status_code == 200 and same.headers["etag"] == read.headers["etag"]
+    log = client.get(
+        "/changes", params={"collection": "hamlets", "feature": created.json()["id"]}
+    ).json()
+    assert [c["operation"] for c in log["changes"]] == ["insert"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "Feature", "properties": {"pupils": ' + b"9" * 5000 + b"}}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["5000-digit number", "nested 100,000 deep"],
+)
+def test_hostile_bodies_are_400(
+    client: TestClient, tokens: dict[str, str], restore: None, body: bytes
+) -> None:
+    headers = _auth(tokens["editor"], **{"Content-Type": "application/geo+json"})
+    response = client.post(URL, content=body, headers=headers)
+    assert response.status_code == 400, response.text[:300]
+    assert "not valid JSON" in response.json()["problems"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[10**400, 1], [1, 2], [2, 2], [10**400, 1]]],
+                }
+            },
+            "geometry",
+        ),
+        (
+            {"geometry": {"type": "Polygon", "coordinates": [{"a": 1, "b": 2, "c": 3, "d": 4}]}},
+            "geometry",
+        ),
+        ({"geometry": {"type": "Dodecahedron", "coordinates": [1, 2]}}, "geometry"),
+    ],
+)
+def test_unreadable_geometries_are_422(
+    client: TestClient, tokens: dict[str, str], restore: None, change: dict[str, Any], field: str
+) -> None:
+    response = client.post(URL, json=_broken(change), headers=_auth(tokens["editor"]))
+    assert response.status_code == 422, response.text[:300]
+    assert [p["field"] for p in response.json()["problems"]] == [field]
+
+
+def test_a_huge_number_is_a_clear_problem(
+    client: TestClient, tokens: dict[str, str], restore: None
+) -> None:
+    school = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [7.16, 51.95]},
+        "properties": {
+            "name": "Test school big",
+            "school_type": "Gymnasium",
+            "pupils": 10**400,
+            "connection": "fibre",
+            "status_since": "2024-08-01",
+        },
+    }
+    body = json.dumps(school).encode()  # Python writes the 401-digit integer as it is
+    response = client.post(
+        "/collections/schools/items",
+        content=body,
+        headers=_auth(tokens["editor"], **{"Content-Type": "application/json"}),
+    )
+    assert response.status_code == 422
+    problem = response.json()["problems"][0]
+    assert problem["field"] == "pupils" and len(problem["message"]) < 200
+
+
+def test_read_only_collections_answer_405_with_allow(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    response = client.post(
+        "/collections/municipality/items", json={}, headers=_auth(tokens["admin"])
+    )
+    assert response.status_code == 405 and response.headers["allow"] == "GET"

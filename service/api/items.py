@@ -15,7 +15,7 @@ from service import editing, html, itemquery, ogc
 from service.api import openapi
 from service.api.auth import PrincipalDep
 from service.api.deps import SessionDep, SettingsDep
-from service.api.negotiation import etag, matches, not_modified, wants_html
+from service.api.negotiation import etag, negotiated, not_modified, tags, wants_html
 from service.api.ogc import base_url, collection_or_404
 from service.collections import COLLECTIONS, Collection
 from service.db import editing as store
@@ -29,15 +29,31 @@ from service.errors import (
     PreconditionFailedError,
     PreconditionRequiredError,
     Problem,
+    UnsupportedMediaTypeError,
 )
 from service.tokens import Principal, authorize
 
 router = APIRouter(tags=["OGC API Features"])
 
 
-def item_etag(collection: Collection, feature_id: int, version: int) -> str:
-    """Changes exactly when the stored feature does (the row version is bumped by a trigger)."""
-    return etag(("feature", collection.id, feature_id, version))
+def item_etag(
+    collection: Collection, feature_id: int, version: int, representation: str = ""
+) -> str:
+    """Changes exactly when the stored feature does (a trigger bumps the row version).
+
+    Each representation (another CRS, HTML) has its own tag, `"<version tag>-<representation>"`,
+    so a cache never gets a 304 for coordinates in another CRS; If-Match accepts any of them.
+    """
+    tag = etag(("feature", collection.id, feature_id, version))
+    return tag if not representation else f'{tag[:-1]}-{representation}"'
+
+
+def _representation(target: crs_module.Crs, as_html: bool) -> str:
+    if as_html:
+        return "html"
+    return (
+        "" if target == crs_module.DEFAULT else str(target.srid) + ("n" if target.lat_first else "")
+    )
 
 
 async def limited_body(request: Request, settings: SettingsDep) -> bytes:
@@ -101,7 +117,9 @@ def _items_route(collection: Collection) -> Callable[..., Response]:
                 as_html,
             )
         )
-        headers = {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": query.crs.header}
+        headers = negotiated(
+            {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": query.crs.header}
+        )
         if (cached := not_modified(request, tag, headers)) is not None:
             return cached
         page = items.page(session, collection, query)
@@ -131,8 +149,10 @@ def _item_route(collection: Collection) -> Callable[..., Response]:
         as_html = wants_html(request)
         target = crs_module.parse(request.query_params.get("crs"), "crs")
         row = items.one(session, collection, items.parse_id(collection, feature_id), target)
-        tag = item_etag(collection, row.id, row.version)
-        headers = {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": target.header}
+        tag = item_etag(collection, row.id, row.version, _representation(target, as_html))
+        headers = negotiated(
+            {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": target.header}
+        )
         if (cached := not_modified(request, tag, headers)) is not None:
             return cached
         base = base_url(request)
@@ -158,16 +178,33 @@ def _written(request: Request, collection: Collection, row: items.Row, status: i
     return Response(body, status_code=status, media_type=ogc.GEOJSON, headers=headers)
 
 
+BODY_TYPES = {
+    "create": ("application/geo+json", "application/json"),
+    "put": ("application/geo+json", "application/json"),
+    "patch": ("application/merge-patch+json", "application/json"),
+}
+
+
+def _content_type(request: Request, operation: str) -> None:
+    """A PUT body is a whole feature, a PATCH body a merge patch: the type says which is meant."""
+    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if declared not in BODY_TYPES[operation]:
+        raise UnsupportedMediaTypeError(
+            f"{operation.upper() if operation != 'create' else 'POST'} reads "
+            f"{' or '.join(BODY_TYPES[operation])}, not {declared or 'a body without Content-Type'}"
+        )
+
+
 def _content_crs(request: Request) -> crs_module.Crs:
     return crs_module.parse(request.headers.get("content-crs"), "Content-Crs")
 
 
 def _if_match(request: Request, collection: Collection, feature_id: int) -> str:
     header = request.headers.get("if-match")
-    if not header or header.strip() == "*":
+    if not header or any(tag.removeprefix("W/") == "*" for tag in tags(header)):
         raise PreconditionRequiredError(
-            f"{collection.id} #{feature_id}: send If-Match with the ETag you read, "
-            "so that no one else's edit is overwritten"
+            f"{collection.id} #{feature_id}: send If-Match with the ETag you read "
+            "(not `*`), so that no one else's edit is overwritten"
         )
     return header
 
@@ -175,7 +212,11 @@ def _if_match(request: Request, collection: Collection, feature_id: int) -> str:
 def _check_version(
     header: str, collection: Collection, feature_id: int, current: store.Current
 ) -> None:
-    if not matches(header, item_etag(collection, feature_id, current.version)):
+    current_tag = item_etag(collection, feature_id, current.version)
+    # Strong comparison (RFC 9110): weak tags never match; any representation's tag does.
+    if not any(
+        tag == current_tag or tag.startswith(current_tag[:-1] + "-") for tag in tags(header)
+    ):
         raise PreconditionFailedError(
             f"{collection.id} #{feature_id} changed since you read it (now version "
             f"{current.version}); read it again and reapply your change"
@@ -186,6 +227,7 @@ def _create_route(collection: Collection) -> Callable[..., Response]:
     def create(request: Request, principal: PrincipalDep, body: BodyDep) -> Response:
         authorize(principal, collection)
         _only(request, ())
+        _content_type(request, "create")
         document = editing.load_json(body, collection.id)
         label = _label(document)
         draft = editing.check(document, collection, label, _content_crs(request))
@@ -215,6 +257,7 @@ def _change_route(collection: Collection, patch: bool) -> Callable[..., Response
         _only(request, ())
         fid = items.parse_id(collection, feature_id)
         header = _if_match(request, collection, fid)
+        _content_type(request, "patch" if patch else "put")
         document = editing.load_json(body, collection.id)
         content_crs = _content_crs(request)
         with transaction(request.app.state.sessionmaker, principal.name) as session:
@@ -234,7 +277,7 @@ def _change_route(collection: Collection, patch: bool) -> Callable[..., Response
                 draft, collection, _label(document, fid), boundary.geometry, boundary.name
             )
             properties = editing.dated_status(
-                collection, current.properties, draft.properties, dt.date.today()
+                collection, current.properties, draft.properties, store.today(session)
             )
             store.replace(session, collection, current, fid, properties, draft.geometry)
             row = items.one(session, collection, fid, crs_module.DEFAULT)

@@ -32,12 +32,17 @@ def etag(key: Hashable) -> str:
     return '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:32] + '"'
 
 
-def matches(header: str | None, tag: str) -> bool:
-    """Whether an If-None-Match / If-Match header lists this ETag (or `*`)."""
+def tags(header: str | None) -> list[str]:
+    """The entity tags of an If-Match / If-None-Match header, as sent (weak ones keep `W/`)."""
     if header is None:
-        return False
-    tags = [part.strip().removeprefix("W/") for part in header.split(",")]
-    return "*" in tags or tag in tags
+        return []
+    return [part.strip() for part in header.split(",") if part.strip()]
+
+
+def matches(header: str | None, tag: str) -> bool:
+    """If-None-Match uses the weak comparison: `W/"x"` matches `"x"`, and `*` matches anything."""
+    listed = [part.removeprefix("W/") for part in tags(header)]
+    return "*" in listed or tag in listed
 
 
 def not_modified(request: Request, tag: str, headers: dict[str, str]) -> Response | None:
@@ -45,3 +50,8 @@ def not_modified(request: Request, tag: str, headers: dict[str, str]) -> Respons
     if matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={**headers, "ETag": tag})
     return None
+
+
+def negotiated(headers: dict[str, str]) -> dict[str, str]:
+    """Caches must key on Accept too: without `f=` it chooses between HTML and JSON."""
+    return {**headers, "Vary": "Accept"}

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from service import html, ogc
 from service.api.deps import SessionDep
-from service.api.negotiation import etag, not_modified, wants_html
+from service.api.negotiation import etag, negotiated, not_modified, wants_html
 from service.collections import COLLECTIONS, Collection
 from service.db import items
 from service.db.coverage import data_version
@@ -35,9 +35,10 @@ def collection_or_404(collection_id: str) -> Collection:
 
 
 def _respond(request: Request, document: Any, page: html.Page, media_type: str) -> Response:
+    headers = negotiated({})
     if wants_html(request):
-        return HTMLResponse(html.render(page, base_url(request)))
-    return JSONResponse(document, media_type=media_type)
+        return HTMLResponse(html.render(page, base_url(request)), headers=headers)
+    return JSONResponse(document, media_type=media_type, headers=headers)
 
 
 def _links_page(title: str, description: str | None, links: list[dict[str, str]]) -> html.Page:
@@ -76,8 +77,9 @@ def _collection_doc(request: Request, session: SessionDep, collection: Collectio
 
 
 def _cached_json(request: Request, session: SessionDep, name: str) -> tuple[str, dict[str, str]]:
-    tag = etag((name, request.url.path, str(request.query_params), data_version(session)))
-    return tag, {"ETag": tag, "Cache-Control": "no-cache"}
+    key = (name, request.url.path, str(request.query_params), wants_html(request))
+    tag = etag((*key, data_version(session)))
+    return tag, negotiated({"ETag": tag, "Cache-Control": "no-cache"})
 
 
 @router.get("/collections", summary="The feature collections", response_model=None)

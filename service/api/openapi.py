@@ -90,8 +90,13 @@ def item_get() -> dict[str, Any]:
 
 
 def feature_schema(collection: Collection, required: bool) -> dict[str, Any]:
-    """A GeoJSON Feature of this collection, as a client sends it."""
-    properties = {name: field_schema(spec) for name, spec in collection.fields.items()}
+    """A GeoJSON Feature of this collection as a client sends it; in a patch `null` removes."""
+    properties: dict[str, Any] = {}
+    for name, spec in collection.fields.items():
+        schema = field_schema(spec)
+        optional = not spec.required or not required
+        properties[name] = {"anyOf": [schema, {"type": "null"}]} if optional else schema
+    properties["updated_at"] = {"type": "string", "format": "date-time", "readOnly": True}
     needed = [name for name, spec in collection.fields.items() if spec.required]
     geometry_types = (
         ["MultiPolygon", "Polygon"]
@@ -138,7 +143,20 @@ def write(collection: Collection, kind: str) -> dict[str, Any]:
         headers.append(_header("If-Match", True, "The ETag you read"))
     if kind != "delete":
         headers.append(_header("Content-Crs", False, "CRS of the body, default CRS84"))
-    responses = {str(code): PROBLEM for code in (400, 401, 403, 404, 409, 412, 413, 422, 428)}
+    codes = (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
+    responses: dict[str, Any] = {str(code): PROBLEM for code in codes}
+    tag = {"ETag": {"schema": {"type": "string"}, "description": "the new version's tag"}}
+    if kind == "delete":
+        responses["204"] = {"description": "Deleted"}
+    else:
+        status, what = ("201", "Created") if kind == "create" else ("200", "Saved")
+        if kind == "create":
+            tag["Location"] = {"schema": {"type": "string"}, "description": "the new feature"}
+        responses[status] = {
+            "description": f"{what}: the feature as stored (CRS84)",
+            "headers": tag,
+            "content": {GEOJSON: {}},
+        }
     result: dict[str, Any] = {"parameters": headers, "responses": responses}
     if kind != "delete":
         media = "application/merge-patch+json" if kind == "patch" else GEOJSON

@@ -26,6 +26,7 @@ from service.errors import (
     PreconditionRequiredError,
     Problem,
     ProvisioningError,
+    UnsupportedMediaTypeError,
 )
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     PayloadTooLargeError: 413,
     InvalidDataError: 422,
     PreconditionRequiredError: 428,
+    UnsupportedMediaTypeError: 415,
     DatabaseUnavailableError: 503,
     ConfigurationError: 500,
     ProvisioningError: 500,
@@ -67,7 +69,11 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
     }
     if isinstance(error, InvalidDataError):
         body["problems"] = [asdict(problem) for problem in error.problems]
-    headers = {"WWW-Authenticate": 'Bearer realm="broadband"'} if status == 401 else None
+    headers = {}
+    if isinstance(error, AuthenticationError):
+        headers["WWW-Authenticate"] = 'Bearer realm="broadband"'
+    if isinstance(error, MethodNotAllowedError):
+        headers["Allow"] = ", ".join(error.allowed)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

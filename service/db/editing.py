@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
+from psycopg import errors
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, func, insert, literal, or_, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.collections import Collection
 from service.db.items import table
 from service.db.loading import ewkb
-from service.editing import Draft
+from service.editing import Draft, json_values
 from service.errors import ConflictError, InvalidDataError, NotFoundError, Problem
+
+SAME_GEOMETRY_M = 0.01
+"""Closer than this (1 cm, what CRS84 output at 7 decimals keeps) counts as unmoved."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +89,25 @@ def _unique_problem(collection: Collection, error: IntegrityError) -> ConflictEr
 
 
 def _write(session: Session, statement: Any, collection: Collection) -> Any:
+    """Run a write; a violated constraint becomes a problem for the client, not a 500."""
     try:
         with session.begin_nested():
             return session.execute(statement)
     except IntegrityError as exc:
-        if "unique" in str(exc.orig).lower() or "duplicate" in str(exc.orig).lower():
+        if isinstance(exc.orig, errors.UniqueViolation):
             raise _unique_problem(collection, exc) from exc
-        raise
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        message = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise InvalidDataError(
+            [Problem(collection.id, None, constraint, f"refused by the database: {message}")],
+            f"invalid feature for {collection.id}",
+        ) from exc
+
+
+def today(session: Session) -> dt.date:
+    """The database's date: the one its `status_since <= current_date` check uses."""
+    day: dt.date = session.execute(select(func.current_date())).scalar_one()
+    return day
 
 
 def create(session: Session, collection: Collection, draft: Draft, municipality_id: int) -> int:
@@ -123,13 +140,22 @@ def replace(
     """Update a locked feature; a write that changes nothing keeps the version (and the ETag)."""
     t = table(collection)
     values: dict[str, Any] = dict(properties)
-    changed: Any = literal(properties != current.properties)
+    if geometry is not None and not _moved(session, t, feature_id, geometry):
+        geometry = None  # what the client read back, rounded: keep the stored coordinates
     if geometry is not None:
         values["geom"] = _geometry(geometry)
-        changed = or_(changed, ~func.ST_OrderingEquals(t.c.geom, values["geom"]))
-    statement = update(t).where(t.c.id == feature_id, changed).values(values).returning(t.c.version)
-    version: int | None = _write(session, statement, collection).scalar_one_or_none()
-    return current.version if version is None else version
+    elif json_values(properties) == json_values(current.properties):
+        return current.version
+    statement = update(t).where(t.c.id == feature_id).values(values).returning(t.c.version)
+    version: int = _write(session, statement, collection).scalar_one()
+    return version
+
+
+def _moved(session: Session, t: Any, feature_id: int, geometry: BaseGeometry) -> bool:
+    """Whether a geometry differs from the stored one by more than the served precision."""
+    distance = func.ST_HausdorffDistance(t.c.geom, _geometry(geometry))
+    found = session.execute(select(distance).where(t.c.id == feature_id)).scalar_one()
+    return bool(found > SAME_GEOMETRY_M)
 
 
 def remove(session: Session, collection: Collection, feature_id: int) -> None:

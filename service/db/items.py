@@ -61,7 +61,7 @@ def output_geometry(column: Any, crs: Crs) -> Any:
     geometry = column if crs.srid == STORAGE_SRID else func.ST_Transform(column, crs.srid)
     if crs.lat_first:
         geometry = func.ST_FlipCoordinates(geometry)
-    return func.ST_AsGeoJSON(geometry, crs.decimals)
+    return func.ST_AsGeoJSON(geometry, crs.decimals, 0)  # 0: no `crs` member (RFC 7946)
 
 
 def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> Any:
