@@ -30,6 +30,8 @@ def test_no_input_causes_a_server_error(
             str(EXAMPLES_PER_OPERATION),
             "--workers",
             "2",
+            "--suppress-health-check",
+            "all",
             "--header",
             f"Authorization: Bearer {tokens['admin']}",
             "--report-dir",
