@@ -55,6 +55,7 @@ class LayerSpec:
 
 _APPROXIMATE = FieldSpec(FieldType.BOOLEAN, required=False, default=False)
 _OPTIONAL = FieldSpec(required=False)
+_EXTERNAL_ID = FieldSpec(required=False)  # the id a provider or a register gives the feature
 _SINCE = FieldSpec(FieldType.DATE)
 
 LAYERS: dict[str, LayerSpec] = {
@@ -66,7 +67,11 @@ LAYERS: dict[str, LayerSpec] = {
             {"name": FieldSpec(), "ags": FieldSpec(FieldType.AGS)},
             key=("ags",),
         ),
-        LayerSpec("districts", "MultiPolygon", {"name": FieldSpec(), "approximate": _APPROXIMATE}),
+        LayerSpec(
+            "districts",
+            "MultiPolygon",
+            {"name": FieldSpec(), "approximate": _APPROXIMATE, "external_id": _EXTERNAL_ID},
+        ),
         LayerSpec(
             "areas",
             "MultiPolygon",
@@ -79,6 +84,7 @@ LAYERS: dict[str, LayerSpec] = {
                 "status_since": _SINCE,
                 "notes": _OPTIONAL,
                 "approximate": _APPROXIMATE,
+                "external_id": _EXTERNAL_ID,
             },
         ),
         LayerSpec(
@@ -90,6 +96,7 @@ LAYERS: dict[str, LayerSpec] = {
                 "status_since": _SINCE,
                 "demand_share": FieldSpec(FieldType.SHARE, required=False),
                 "approximate": _APPROXIMATE,
+                "external_id": _EXTERNAL_ID,
             },
         ),
         LayerSpec(
@@ -105,6 +112,7 @@ LAYERS: dict[str, LayerSpec] = {
                 "street": _OPTIONAL,
                 "postcode": FieldSpec(FieldType.POSTCODE, required=False),
                 "approximate": _APPROXIMATE,
+                "external_id": _EXTERNAL_ID,
             },
         ),
         LayerSpec(
@@ -115,6 +123,7 @@ LAYERS: dict[str, LayerSpec] = {
                 "house_number": FieldSpec(),
                 "postcode": FieldSpec(FieldType.POSTCODE),
                 "approximate": _APPROXIMATE,
+                "external_id": _EXTERNAL_ID,
             },
             key=("postcode", "street", "house_number"),
             label=("street", "house_number"),

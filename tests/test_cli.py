@@ -155,12 +155,14 @@ def test_token_lifecycle_on_the_command_line(
     wrong_role = runner.invoke(app, ["token", "create", "--name", "x", "--role", "owner"], env=env)
     assert wrong_role.exit_code == 2
     headers = {"Authorization": f"Bearer {secret}"}
-    assert client.delete("/collections/areas/items/1", headers=headers).status_code == 428
+    first = client.get("/collections/areas/items", params={"limit": 1}).json()["features"][0]
+    feature = f"/collections/areas/items/{first['id']}"
+    assert client.delete(feature, headers=headers).status_code == 428
     listed = runner.invoke(app, ["token", "list"], env=env)
     assert "test-cli-editor" in listed.output and secret not in listed.output
     revoked = runner.invoke(app, ["token", "revoke", "test-cli-editor"], env=env)
     assert revoked.exit_code == 0, revoked.output
-    assert client.delete("/collections/areas/items/1", headers=headers).status_code == 401
+    assert client.delete(feature, headers=headers).status_code == 401
     unknown = runner.invoke(app, ["token", "revoke", "test-cli-editor"], env=env)
     assert unknown.exit_code == 1 and "no live token" in unknown.output
     with factory() as session:

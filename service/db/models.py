@@ -99,6 +99,7 @@ class _Feature:
         BigInteger, ForeignKey("municipality.id", ondelete="RESTRICT"), index=True
     )
     approximate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    external_id: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -112,6 +113,7 @@ class District(_Feature, Base):
     __table_args__ = _feature_args(
         "districts",
         UniqueConstraint("municipality_id", "name", name="uq_districts_name"),
+        UniqueConstraint("municipality_id", "external_id", name="uq_districts_external_id"),
         CheckConstraint("name <> ''", name="name_not_blank"),
     )
 
@@ -126,6 +128,7 @@ class Area(_Feature, Base):
     __table_args__ = _feature_args(
         "areas",
         UniqueConstraint("municipality_id", "name", name="uq_areas_name"),
+        UniqueConstraint("municipality_id", "external_id", name="uq_areas_external_id"),
         CheckConstraint("name <> ''", name="name_not_blank"),
         CheckConstraint(_in("kind", KINDS), name="kind_allowed"),
         CheckConstraint(_in("status", STATUSES), name="status_allowed"),
@@ -149,6 +152,7 @@ class Hamlet(_Feature, Base):
     __table_args__ = _feature_args(
         "hamlets",
         UniqueConstraint("municipality_id", "name", name="uq_hamlets_name"),
+        UniqueConstraint("municipality_id", "external_id", name="uq_hamlets_external_id"),
         CheckConstraint("name <> ''", name="name_not_blank"),
         CheckConstraint(_in("status", STATUSES), name="status_allowed"),
         CheckConstraint("demand_share BETWEEN 0 AND 1", name="demand_share_range"),
@@ -168,6 +172,7 @@ class School(_Feature, Base):
     __table_args__ = _feature_args(
         "schools",
         UniqueConstraint("municipality_id", "name", name="uq_schools_name"),
+        UniqueConstraint("municipality_id", "external_id", name="uq_schools_external_id"),
         CheckConstraint("name <> ''", name="name_not_blank"),
         CheckConstraint(_in("connection", CONNECTIONS), name="connection_allowed"),
         CheckConstraint("pupils >= 0", name="pupils_not_negative"),
@@ -193,6 +198,7 @@ class Address(_Feature, Base):
         UniqueConstraint(
             "municipality_id", "postcode", "street", "house_number", name="uq_addresses_address"
         ),
+        UniqueConstraint("municipality_id", "external_id", name="uq_addresses_external_id"),
         CheckConstraint("street <> '' AND house_number <> ''", name="address_not_blank"),
         CheckConstraint("postcode ~ '^[0-9]{5}$'", name="postcode_format"),
     )
@@ -219,6 +225,7 @@ class Change(Base):
     )
     transaction_id: Mapped[int] = mapped_column(BigInteger, server_default=text("txid_current()"))
     actor: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
     table_name: Mapped[str] = mapped_column(Text)
     feature_id: Mapped[int] = mapped_column(BigInteger)
     operation: Mapped[str] = mapped_column(Text)
@@ -359,3 +366,34 @@ class ApiToken(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Import(Base):
+    """A delivery read and checked, with the preview shown to the coordinator; applied on commit."""
+
+    __tablename__ = "imports"
+    __table_args__ = (
+        CheckConstraint(
+            "layer IN ('districts', 'areas', 'hamlets', 'schools', 'addresses')",
+            name="layer_allowed",
+        ),
+        CheckConstraint("match IN ('key', 'external_id')", name="match_allowed"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    actor: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(Text)
+    layer: Mapped[str] = mapped_column(Text)
+    municipality_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("municipality.id", ondelete="CASCADE")
+    )
+    match: Mapped[str] = mapped_column(Text)
+    delete_missing: Mapped[bool] = mapped_column(Boolean)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    features: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    preview: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger)
