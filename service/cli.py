@@ -18,19 +18,23 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from service import figures, pages, reports
+from service import deliveries, figures, pages, reports
 from service.collections import Role
 from service.coverage import STATUS_ORDER, Breakdown, Unit
 from service.db import schema
 from service.db import tokens as token_store
 from service.db.diff import LayerDiff
 from service.db.engine import make_engine, make_sessionmaker, transaction, wait_for
-from service.errors import DomainError, InvalidDataError
+from service.db.models import Import
+from service.errors import DomainError, InvalidDataError, PayloadTooLargeError, Problem
+from service.importing import ImportRequest, Match
 from service.main import create_app, static_assets
+from service.mapping import Mapping
 from service.maps import MapOptions
 from service.provisioning import db_up
 from service.seeding import seed as seed_package
 from service.settings import Settings
+from service.sources import ReadOptions
 
 app = typer.Typer(help="Broadband coverage service.", no_args_is_help=True)
 db_app = typer.Typer(help="The PostGIS database.", no_args_is_help=True)
@@ -237,6 +241,94 @@ def map_command(
     except DomainError as error:
         raise _fail(error) from error
     console.print(f"wrote {out}")
+
+
+def _preview_table(record: Import) -> Table:
+    counts = record.preview["counts"]
+    table = Table(
+        "",
+        "features",
+        title=f"import {record.id}: {record.file_name} → {record.layer}",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_row("added", f"{counts['added']:,}")
+    table.add_row("changed", f"{counts['changed']:,}")
+    table.add_row("unchanged", f"{counts['unchanged']:,}")
+    table.add_row(
+        f"missing from the file ({record.preview['missing_will_be']})", f"{counts['missing']:,}"
+    )
+    return table
+
+
+def _print_preview(record: Import) -> None:
+    console.print(_preview_table(record))
+    for entry in record.preview["added"][:50]:
+        console.print(f"  + {entry['feature']}", highlight=False)
+    for entry in record.preview["changed"][:50]:
+        fields = ", ".join(f"{k}: {v['old']} → {v['new']}" for k, v in entry["fields"].items())
+        if entry["geometry_changed"]:
+            delta = entry.get("area_change_m2", entry.get("moved_m"))
+            fields += ("; " if fields else "") + f"geometry changed ({delta:+,})"
+        console.print(f"  ~ #{entry['id']} {entry['feature']}: {fields}", highlight=False)
+    for entry in record.preview["missing"][:50]:
+        sign = "-" if record.delete_missing else "="
+        console.print(f"  {sign} #{entry['id']} {entry['feature']}", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="GeoPackage, zipped Shapefile, GeoJSON, CSV, XLSX")],
+    layer: Annotated[str, typer.Option(help="areas, hamlets, schools, districts or addresses")],
+    dry_run: Annotated[bool, typer.Option(help="Only show what would change")] = False,
+    match: Annotated[Match, typer.Option(help="Find stored features by name or external_id")] = (
+        Match.NAME
+    ),
+    mapping: Annotated[Path | None, typer.Option(help="TOML with more column names/values")] = None,
+    delete_missing: Annotated[bool, typer.Option(help="Delete features not in the file")] = False,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none")] = None,
+    source_layer: Annotated[str | None, typer.Option(help="Layer inside a GeoPackage")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding, e.g. cp1252")] = None,
+    ags: Annotated[str | None, typer.Option(help="Municipality key, if several")] = None,
+    actor: Annotated[str | None, typer.Option(help="Name recorded in the change log")] = None,
+) -> None:
+    """Import a provider's delivery into one layer: preview the diff, then apply it whole."""
+    settings = Settings()
+    try:
+        size = file.stat().st_size if file.is_file() else 0
+        if size > settings.max_import_bytes:
+            raise PayloadTooLargeError(
+                [
+                    Problem(
+                        file.name,
+                        None,
+                        None,
+                        f"{size:,} bytes; the limit is "
+                        f"{settings.max_import_bytes:,} (BROADBAND_MAX_IMPORT_BYTES)",
+                    )
+                ],
+                "file too large",
+            )
+        request = ImportRequest(
+            path=file,
+            layer=layer,
+            match=match,
+            delete_missing=delete_missing,
+            read=ReadOptions(source_layer=source_layer, crs=crs, encoding=encoding),
+            mapping=Mapping.from_toml(mapping) if mapping else Mapping(),
+        )
+        who = actor or f"cli:{getpass.getuser()}"
+        factory = make_sessionmaker(make_engine(settings))
+        record = deliveries.preview(factory, request, who, ags)
+        _print_preview(record)
+        if dry_run:
+            console.print(
+                f"dry run: no feature changed (to apply it later: POST /imports/{record.id}/commit)"
+            )
+            return
+        deliveries.commit(factory, record.id, who)
+    except DomainError as error:
+        raise _fail(error) from error
+    console.print(f"[green]imported[/] {file.name} into {layer} (import {record.id})")
 
 
 @token_app.command("create")

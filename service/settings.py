@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10_000_000, ge=1_000, description="Largest request body accepted (413 above)"
     )
+    max_import_bytes: int = Field(
+        default=200_000_000, ge=1_000, description="Largest delivery `import` accepts (413 above)"
+    )
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_connect_timeout_s: int = Field(default=3, ge=1, le=60)
 

@@ -42,7 +42,7 @@ class Package:
     reference: list[dict[str, Any]] | None = None
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     if value is None or value is pd.NaT:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -134,7 +134,7 @@ PARSERS: dict[FieldType, Callable[[Any], Any]] = {
 
 def parse_field(spec: FieldSpec, value: Any) -> Any:
     """Turn one raw property into its typed value, or raise ValueError saying what was expected."""
-    if _missing(value):
+    if is_missing(value):
         if spec.required:
             raise ValueError("required, but empty")
         return spec.default
@@ -161,7 +161,7 @@ def check_geometry(geometry: BaseGeometry | None, expected: str) -> BaseGeometry
 
 
 def _label(spec: LayerSpec, number: int, raw: dict[str, Any]) -> str:
-    parts = [str(raw[name]) for name in spec.label if not _missing(raw.get(name))]
+    parts = [str(raw[name]) for name in spec.label if not is_missing(raw.get(name))]
     return f"#{number}" + (f" '{' '.join(parts)}'" if parts else "")
 
 

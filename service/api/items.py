@@ -20,7 +20,7 @@ from service.api.ogc import base_url, collection_or_404
 from service.collections import COLLECTIONS, Collection
 from service.db import editing as store
 from service.db import items
-from service.db.coverage import data_version
+from service.db.coverage import data_version, today
 from service.db.engine import transaction
 from service.errors import (
     BadRequestError,
@@ -277,7 +277,7 @@ def _change_route(collection: Collection, patch: bool) -> Callable[..., Response
                 draft, collection, _label(document, fid), boundary.geometry, boundary.name
             )
             properties = editing.dated_status(
-                collection, current.properties, draft.properties, store.today(session)
+                collection, current.properties, draft.properties, today(session)
             )
             store.replace(session, collection, current, fid, properties, draft.geometry)
             row = items.one(session, collection, fid, crs_module.DEFAULT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,12 +101,6 @@ def _write(session: Session, statement: Any, collection: Collection) -> Any:
             [Problem(collection.id, None, constraint, f"refused by the database: {message}")],
             f"invalid feature for {collection.id}",
         ) from exc
-
-
-def today(session: Session) -> dt.date:
-    """The database's date: the one its `status_since <= current_date` check uses."""
-    day: dt.date = session.execute(select(func.current_date())).scalar_one()
-    return day
 
 
 def create(session: Session, collection: Collection, draft: Draft, municipality_id: int) -> int:

@@ -51,7 +51,9 @@ def _upsert_municipality(session: Session, feature: Feature) -> tuple[int, Layer
     return found, LayerDiff(0, updated, 0, 1 - updated)
 
 
-def _stage(session: Session, layer: str, features: list[Feature]) -> str:
+def stage(
+    session: Session, layer: str, features: list[Feature], key: tuple[str, ...] | None = None
+) -> str:
     """Copy the package's features into a temporary table shaped like the target table."""
     spec = LAYERS[layer]
     columns = list(spec.fields)
@@ -78,7 +80,7 @@ def _stage(session: Session, layer: str, features: list[Feature]) -> str:
         )
     # Indexed and analysed, so the joins stay fast even while the target's statistics are stale
     # (a first load in the same transaction would otherwise nested-loop: seconds, not millis).
-    session.execute(text(f"CREATE INDEX ON {staging} ({', '.join(spec.key)})"))
+    session.execute(text(f"CREATE INDEX ON {staging} ({', '.join(key or spec.key)})"))
     session.execute(text(f"ANALYZE {staging}"))
     return staging
 
@@ -89,7 +91,7 @@ def _sync_layer(
     """Stage the layer, then delete, update and insert in three set-based statements."""
     spec = LAYERS[layer]
     columns = list(spec.fields)
-    staging = _stage(session, layer, features)
+    staging = stage(session, layer, features)
     same_key = " AND ".join(f"t.{column} = s.{column}" for column in spec.key)
     column_list = ", ".join(columns)
     old = ", ".join(f"t.{column}" for column in columns)

@@ -1,0 +1,253 @@
+"""Previews and commits imports: the preview is stored, and commit applies exactly that preview."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import shapely
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from service.db.loading import ewkb, stage
+from service.db.models import Import
+from service.errors import ConflictError, NotFoundError, Problem
+from service.importing import ImportRequest, Match, key_columns, key_of
+from service.package import LAYERS
+from service.validation import Feature, parse_field
+
+SAME_GEOMETRY_M = 0.01
+"""Geometries closer than 1 cm count as unchanged (a reprojected delivery never matches exactly)."""
+
+
+def current_rows(
+    session: Session, layer: str, municipality_id: int, match: Match
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The stored features of a layer by their match key, with every package field."""
+    fields = list(LAYERS[layer].fields)
+    rows = session.execute(
+        text(f"SELECT id, {', '.join(fields)} FROM {layer} WHERE municipality_id = :m"),
+        {"m": municipality_id},
+    ).mappings()
+    columns = key_columns(layer, match)
+    found: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = key_of(dict(row), columns)
+        if key is not None:
+            found[key] = dict(row)
+    return found
+
+
+def fingerprint(session: Session, layer: str, municipality_id: int) -> str:
+    """Changes whenever a feature of the layer is added, removed or updated (versions bump)."""
+    value: str = session.execute(
+        text(
+            f"SELECT md5(coalesce(string_agg(id || ':' || version, ',' ORDER BY id), '')) "
+            f"FROM {layer} WHERE municipality_id = :m"
+        ),
+        {"m": municipality_id},
+    ).scalar_one()
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _label(layer: str, values: dict[str, Any]) -> str:
+    return " ".join(
+        str(values[name]) for name in LAYERS[layer].label if values.get(name) is not None
+    )
+
+
+def _diff(
+    session: Session, staging: str, layer: str, m: int, key: tuple[str, ...]
+) -> dict[str, Any]:
+    """What applying the staged features would do, feature by feature."""
+    fields = list(LAYERS[layer].fields)
+    same = " AND ".join(f"t.{c} = s.{c}" for c in key)
+    matched = session.execute(
+        text(
+            f"SELECT t.id, {', '.join(f't.{f} AS old_{f}, s.{f} AS new_{f}' for f in fields)}, "
+            "ST_HausdorffDistance(t.geom, s.geom) AS moved, "
+            "ST_Area(s.geom) - ST_Area(t.geom) AS area_change "
+            f"FROM {layer} t JOIN {staging} s ON {same} WHERE t.municipality_id = :m ORDER BY t.id"
+        ),
+        {"m": m},
+    ).mappings()
+    changed, unchanged = [], 0
+    for row in matched:
+        differing = {
+            f: {"old": _plain(row[f"old_{f}"]), "new": _plain(row[f"new_{f}"])}
+            for f in fields
+            if _plain(row[f"old_{f}"]) != _plain(row[f"new_{f}"])
+        }
+        moved = float(row["moved"]) > SAME_GEOMETRY_M
+        if not differing and not moved:
+            unchanged += 1
+            continue
+        entry: dict[str, Any] = {
+            "id": row["id"],
+            "feature": _label(layer, {f: row[f"new_{f}"] for f in fields}),
+            "fields": differing,
+            "geometry_changed": moved,
+        }
+        if moved and LAYERS[layer].geometry != "Point":
+            entry["area_change_m2"] = round(float(row["area_change"]), 1)
+        elif moved:
+            entry["moved_m"] = round(float(row["moved"]), 2)
+        changed.append(entry)
+    added = session.execute(
+        text(
+            f"SELECT {', '.join(f's.{f}' for f in fields)} FROM {staging} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {layer} t WHERE t.municipality_id = :m AND {same})"
+        ),
+        {"m": m},
+    ).mappings()
+    missing = session.execute(
+        text(
+            f"SELECT t.id, {', '.join(f't.{f}' for f in fields)} FROM {layer} t "
+            f"WHERE t.municipality_id = :m AND NOT EXISTS (SELECT 1 FROM {staging} s WHERE {same}) "
+            "ORDER BY t.id"
+        ),
+        {"m": m},
+    ).mappings()
+    return {
+        "added": [
+            {"feature": _label(layer, dict(r)), "properties": {f: _plain(r[f]) for f in fields}}
+            for r in added
+        ],
+        "changed": changed,
+        "unchanged": unchanged,
+        "missing": [{"id": r["id"], "feature": _label(layer, dict(r))} for r in missing],
+    }
+
+
+def _summary(diff: dict[str, Any], delete_missing: bool) -> dict[str, Any]:
+    counts = {
+        "added": len(diff["added"]),
+        "changed": len(diff["changed"]),
+        "unchanged": diff["unchanged"],
+        "missing": len(diff["missing"]),
+    }
+    return {**diff, "counts": counts, "missing_will_be": "deleted" if delete_missing else "kept"}
+
+
+def _stored_features(features: list[Feature]) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": f.label,
+            "properties": {k: _plain(v) for k, v in f.properties.items()},
+            "geom": ewkb(f.geometry),
+        }
+        for f in features
+    ]
+
+
+def _features(layer: str, stored: list[dict[str, Any]]) -> list[Feature]:
+    """The checked features as stored with the preview, typed again."""
+    spec = LAYERS[layer]
+    return [
+        Feature(
+            item["label"],
+            {
+                name: parse_field(spec.fields[name], item["properties"].get(name))
+                for name in spec.fields
+            },
+            shapely.from_wkb(bytes.fromhex(item["geom"])),
+        )
+        for item in stored
+    ]
+
+
+def preview(
+    session: Session,
+    request: ImportRequest,
+    municipality_id: int,
+    features: list[Feature],
+    actor: str,
+) -> Import:
+    """Stage the checked features, work out the diff, and keep both for the commit."""
+    key = key_columns(request.layer, request.match)
+    staging = stage(session, request.layer, features, key)
+    diff = _summary(
+        _diff(session, staging, request.layer, municipality_id, key), request.delete_missing
+    )
+    record = Import(
+        actor=actor,
+        file_name=request.name,
+        layer=request.layer,
+        municipality_id=municipality_id,
+        match="external_id" if request.match is Match.EXTERNAL_ID else "key",
+        delete_missing=request.delete_missing,
+        fingerprint=fingerprint(session, request.layer, municipality_id),
+        features=_stored_features(features),
+        preview=diff,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def get(session: Session, import_id: int, lock: bool = False) -> Import:
+    """One import, or 404."""
+    statement = select(Import).where(Import.id == import_id)
+    found = session.execute(statement.with_for_update() if lock else statement).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"no import {import_id}")
+    return found
+
+
+def _conflict(record: Import, message: str) -> ConflictError:
+    return ConflictError(
+        [Problem(record.layer, None, None, message)], f"import {record.id}: {message}"
+    )
+
+
+def commit(session: Session, import_id: int) -> Import:
+    """Apply the stored preview, exactly; 409 if the layer changed since or it was applied."""
+    record = get(session, import_id, lock=True)
+    if record.committed_at is not None:
+        raise _conflict(record, f"already committed at {record.committed_at.isoformat()}")
+    layer, m = record.layer, record.municipality_id
+    session.execute(text(f"LOCK TABLE {layer} IN SHARE ROW EXCLUSIVE MODE"))  # no writer slips in
+    if fingerprint(session, layer, m) != record.fingerprint:
+        raise _conflict(record, f"{layer} changed since the preview; preview the file again")
+    session.execute(
+        text("SELECT set_config('broadband.source', :source, true)"),
+        {"source": f"import {record.id}: {record.file_name}"},
+    )
+    fields = list(LAYERS[layer].fields)
+    key = ("external_id",) if record.match == "external_id" else LAYERS[layer].key
+    staging = stage(session, layer, _features(layer, record.features), key)
+    same = " AND ".join(f"t.{c} = s.{c}" for c in key)
+    changed = [entry["id"] for entry in record.preview["changed"]]
+    moved = [entry["id"] for entry in record.preview["changed"] if entry["geometry_changed"]]
+    new_values = ", ".join(f"s.{f}" for f in fields)
+    session.execute(
+        text(
+            f"UPDATE {layer} t SET ({', '.join(fields)}) = ({new_values}), "
+            "geom = CASE WHEN t.id = ANY(:moved) THEN s.geom ELSE t.geom END "
+            f"FROM {staging} s WHERE t.municipality_id = :m AND {same} AND t.id = ANY(:changed)"
+        ),
+        {"m": m, "changed": changed, "moved": moved},
+    )
+    session.execute(
+        text(
+            f"INSERT INTO {layer} (municipality_id, {', '.join(fields)}, geom) "
+            f"SELECT :m, {', '.join(f's.{f}' for f in fields)}, s.geom FROM {staging} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {layer} t WHERE t.municipality_id = :m AND {same})"
+        ),
+        {"m": m},
+    )
+    if record.delete_missing:
+        gone = [entry["id"] for entry in record.preview["missing"]]
+        session.execute(text(f"DELETE FROM {layer} WHERE id = ANY(:gone)"), {"gone": gone})
+    record.committed_at = session.execute(text("SELECT now()")).scalar_one()
+    record.transaction_id = session.execute(text("SELECT txid_current()")).scalar_one()
+    return record

@@ -1,0 +1,43 @@
+"""Import a delivery in two steps, preview then commit, each its own transaction."""
+
+from __future__ import annotations
+
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.db import imports
+from service.db.coverage import municipality, today
+from service.db.engine import transaction
+from service.db.models import Import
+from service.importing import ImportRequest, check_delivery
+from service.validation import Feature
+
+
+def _checked(
+    session: Session, request: ImportRequest, ags: str | None
+) -> tuple[int, list[Feature]]:
+    town = municipality(session, ags)
+    wkb = session.execute(
+        text("SELECT ST_AsBinary(geom) FROM municipality WHERE id = :m"), {"m": town.id}
+    ).scalar_one()
+    current = imports.current_rows(session, request.layer, town.id, request.match)
+    boundary = shapely.from_wkb(bytes(wkb))
+    features = check_delivery(request, current, boundary, town.name, today(session))
+    return town.id, features
+
+
+def preview(
+    factory: sessionmaker[Session], request: ImportRequest, actor: str, ags: str | None = None
+) -> Import:
+    """Read and check the file, and store what committing it would change (nothing else)."""
+    with factory() as session:
+        municipality_id, features = _checked(session, request, ags)
+    with transaction(factory, actor) as session:
+        return imports.preview(session, request, municipality_id, features, actor)
+
+
+def commit(factory: sessionmaker[Session], import_id: int, actor: str) -> Import:
+    """Apply a stored preview in one transaction; the change log names the file and the actor."""
+    with transaction(factory, actor) as session:
+        return imports.commit(session, import_id)

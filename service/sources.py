@@ -1,0 +1,195 @@
+"""Reads a delivery (GeoPackage, zipped Shapefile, GeoJSON, CSV or spreadsheet) into EPSG:25832."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from service.errors import InvalidDataError, Problem
+from service.package import STORAGE_CRS
+
+TABLES = (".csv", ".txt", ".xlsx", ".ods")
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "geometrie")
+LON = ("lon", "lng", "long", "longitude", "laenge", "länge")
+LAT = ("lat", "latitude", "breite")
+EAST = ("x", "rechtswert", "easting", "ostwert")
+NORTH = ("y", "hochwert", "northing", "nordwert")
+EWKT = re.compile(r"^\s*SRID=(\d+);(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a delivery: which layer in the file, its CRS if it has none, its encoding."""
+
+    source_layer: str | None = None
+    crs: str | None = None
+    encoding: str | None = None
+
+
+def _refuse(name: str, message: str) -> InvalidDataError:
+    return InvalidDataError([Problem(name, None, None, message)], f"cannot read {name}")
+
+
+def _crs(value: str, name: str) -> CRS:
+    try:
+        return CRS.from_user_input(value)
+    except CRSError as exc:
+        raise _refuse(name, f"unknown CRS {value!r}: {exc}") from exc
+
+
+def _member(path: Path, layer: str, options: ReadOptions) -> str:
+    """The dataset inside a zip: its one Shapefile (or the one named like the layer)."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+    readable = [n for n in names if n.lower().endswith((".shp", ".gpkg", ".geojson", ".json"))]
+    wanted = options.source_layer or layer
+    chosen = [n for n in readable if Path(n).stem == wanted] or readable
+    if len(chosen) != 1:
+        found = ", ".join(readable) or "nothing readable"
+        raise _refuse(path.name, f"expected one Shapefile (or --source-layer), found {found}")
+    shapefile = chosen[0]
+    if shapefile.lower().endswith(".shp"):
+        stem = shapefile[:-4]
+        missing = [
+            s for s in (".shx", ".dbf") if not any(n.lower() == (stem + s).lower() for n in names)
+        ]
+        if missing:
+            raise _refuse(path.name, f"{shapefile} comes without {' and '.join(missing)}")
+    return f"/vsizip/{path}/{shapefile}"
+
+
+def _layer_in(path: str, name: str, layer: str, options: ReadOptions) -> str | None:
+    """The layer of a multi-layer file to read: the one asked for, the only one, or the target's."""
+    layers = [str(entry[0]) for entry in pyogrio.list_layers(path)]
+    if options.source_layer is not None:
+        if options.source_layer not in layers:
+            raise _refuse(name, f"no layer {options.source_layer!r}; layers: {', '.join(layers)}")
+        return options.source_layer
+    if len(layers) <= 1:
+        return None
+    if layer in layers:
+        return layer
+    raise _refuse(name, f"several layers ({', '.join(layers)}): choose one with --source-layer")
+
+
+def _read_vector(path: Path, layer: str, options: ReadOptions) -> gpd.GeoDataFrame:
+    source = _member(path, layer, options) if path.suffix.lower() == ".zip" else str(path)
+    try:
+        chosen = _layer_in(source, path.name, layer, options)
+        frame = pyogrio.read_dataframe(source, layer=chosen, encoding=options.encoding)
+    except (DataSourceError, DataLayerError) as exc:
+        raise _refuse(path.name, f"not a readable GIS file: {exc}") from exc
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise _refuse(path.name, f"cannot decode the attributes: {exc}; try --encoding") from exc
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise _refuse(path.name, "holds no geometries")
+    return frame
+
+
+def _csv(path: Path, options: ReadOptions) -> pd.DataFrame:
+    raw = path.read_bytes()
+    encodings = [options.encoding] if options.encoding else ["utf-8-sig", "cp1252"]
+    for encoding in encodings:
+        try:
+            text = raw.decode(encoding)
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
+    else:
+        raise _refuse(path.name, f"cannot decode it as {' or '.join(encodings)}; try --encoding")
+    try:
+        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t")
+        separator = dialect.delimiter
+    except csv.Error:
+        separator = ","
+    return pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+
+
+def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    found = [c for c in frame.columns if str(c).strip().lower() in names]
+    return found[0] if found else None
+
+
+def _numbers(values: pd.Series, column: str, name: str) -> list[float]:
+    numbers = []
+    for row, value in enumerate(values, start=1):
+        try:
+            numbers.append(float(str(value).strip().replace(",", ".")))
+        except ValueError:
+            raise InvalidDataError(
+                [Problem(name, f"#{row}", column, f"expected a number, got {value!r}")],
+                f"cannot read {name}",
+            ) from None
+    return numbers
+
+
+def _geometries(frame: pd.DataFrame, name: str) -> tuple[Any, str | None, list[str]]:
+    """Geometries from WKT/EWKT, lon/lat or x/y columns; the CRS they imply; the columns used."""
+    wkt = _column(frame, WKT_COLUMNS)
+    if wkt is not None:
+        texts = [str(v) for v in frame[wkt]]
+        srids = {m.group(1) for t in texts if (m := EWKT.match(t))}
+        if len(srids) > 1:
+            raise _refuse(name, f"mixed SRIDs in {wkt}: {', '.join(sorted(srids))}")
+        plain = [m.group(2) if (m := EWKT.match(t)) else t for t in texts]
+        try:
+            geometries = shapely.from_wkt(plain)
+        except shapely.errors.ShapelyError as exc:
+            raise _refuse(name, f"column {wkt} holds text that is not WKT: {exc}") from exc
+        return geometries, (f"EPSG:{srids.pop()}" if srids else None), [wkt]
+    for xs, ys, implied in ((LON, LAT, "EPSG:4326"), (EAST, NORTH, None)):
+        x, y = _column(frame, xs), _column(frame, ys)
+        if x is not None and y is not None:
+            points = shapely.points(_numbers(frame[x], x, name), _numbers(frame[y], y, name))
+            return points, implied, [x, y]
+    raise _refuse(
+        name, "no geometry: expected a WKT column or lon/lat or x/y (Rechtswert/Hochwert)"
+    )
+
+
+def _read_table(path: Path, options: ReadOptions) -> gpd.GeoDataFrame:
+    if path.suffix.lower() in (".csv", ".txt"):
+        frame = _csv(path, options)
+    else:
+        try:
+            frame = pyogrio.read_dataframe(path, layer=options.source_layer, read_geometry=False)
+        except (DataSourceError, DataLayerError) as exc:
+            raise _refuse(path.name, f"not a readable spreadsheet: {exc}") from exc
+    geometries, implied, used = _geometries(frame, path.name)
+    attributes = frame.drop(columns=used)
+    return gpd.GeoDataFrame(attributes, geometry=list(geometries), crs=implied)
+
+
+def read_delivery(path: Path, layer: str, options: ReadOptions) -> gpd.GeoDataFrame:
+    """Read a file and bring it into EPSG:25832; a file that says no CRS needs `--crs`."""
+    if not path.is_file():
+        raise _refuse(path.name, "no such file")
+    if path.suffix.lower() in TABLES:
+        frame = _read_table(path, options)
+    else:
+        frame = _read_vector(path, layer, options)
+    if frame.crs is None:
+        if options.crs is None:
+            raise _refuse(
+                path.name,
+                "declares no coordinate reference system: give one with --crs, "
+                "e.g. --crs EPSG:25832",
+            )
+        frame = frame.set_crs(_crs(options.crs, path.name))
+    elif options.crs is not None and not frame.crs.equals(_crs(options.crs, path.name)):
+        raise _refuse(path.name, f"declares {frame.crs.to_string()}, but --crs says {options.crs}")
+    projected: gpd.GeoDataFrame = frame.to_crs(STORAGE_CRS)
+    return projected
