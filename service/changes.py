@@ -16,6 +16,7 @@ class ChangeEntry:
     id: int
     changed_at: dt.datetime
     actor: str
+    source: str | None
     collection: str
     feature_id: int
     operation: str
@@ -29,6 +30,7 @@ class ChangeEntry:
             "id": self.id,
             "changed_at": self.changed_at.isoformat(),
             "actor": self.actor,
+            "source": self.source,
             "collection": self.collection,
             "feature_id": self.feature_id,
             "operation": self.operation,

@@ -88,7 +88,7 @@ async def _database_down(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
 
 
-OGC_PATHS = ("/collections", "/changes")
+OGC_PATHS = ("/collections", "/changes", "/imports", "/export")
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:

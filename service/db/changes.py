@@ -39,6 +39,7 @@ def entries(
                 row.id,
                 row.changed_at,
                 row.actor,
+                row.source,
                 row.table_name,
                 row.feature_id,
                 row.operation,
