@@ -25,8 +25,10 @@ from service.db import schema
 from service.db import tokens as token_store
 from service.db.diff import LayerDiff
 from service.db.engine import make_engine, make_sessionmaker, transaction, wait_for
+from service.db.exports import package_frames
 from service.db.models import Import
 from service.errors import DomainError, InvalidDataError, PayloadTooLargeError, Problem
+from service.exports import ExportFormat, write_package
 from service.importing import ImportRequest, Match
 from service.main import create_app, static_assets
 from service.mapping import Mapping
@@ -329,6 +331,27 @@ def import_command(
     except DomainError as error:
         raise _fail(error) from error
     console.print(f"[green]imported[/] {file.name} into {layer} (import {record.id})")
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[
+        Path, typer.Argument(help="FILE.gpkg, or a folder (or FOLDER.zip) for the rest")
+    ],
+    output: Annotated[ExportFormat, typer.Option("--format", help="File format")] = (
+        ExportFormat.GPKG
+    ),
+    ags: Annotated[str | None, typer.Option(help="Municipality key, if several")] = None,
+) -> None:
+    """Write every layer of the municipality; `broadband seed` or `import` reads it back."""
+    try:
+        with make_sessionmaker(make_engine(Settings()))() as session:
+            frames = package_frames(session, ags)
+    except DomainError as error:
+        raise _fail(error) from error
+    written = write_package(frames, output, out)
+    counts = ", ".join(f"{layer} {len(frame):,}" for layer, frame in frames.items())
+    console.print(f"wrote {written} ({counts})")
 
 
 @token_app.command("create")

@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import changes, coverage, health, imports, items, lookup, maps, ogc, problems
+from service.api import (
+    changes,
+    coverage,
+    exports,
+    health,
+    imports,
+    items,
+    lookup,
+    maps,
+    ogc,
+    problems,
+)
 from service.cache import VersionedCache
 from service.db.engine import make_engine, make_sessionmaker
 from service.settings import Settings
@@ -56,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(items.router)
     app.include_router(changes.router)
     app.include_router(imports.router)
+    app.include_router(exports.router)
     app.include_router(health.router)
     app.include_router(coverage.router)
     app.include_router(lookup.router)
