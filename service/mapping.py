@@ -137,7 +137,17 @@ DEFAULT_VALUES: dict[str, dict[str, str]] = {
 
 # Housekeeping columns GIS software adds; they carry nothing to import.
 DEFAULT_IGNORED = frozenset(
-    {"fid", "objectid", "ogcfid", "gmlid", "shapeleng", "shapelength", "shapearea", "id"}
+    {
+        "fid",
+        "objectid",
+        "ogcfid",
+        "gmlid",
+        "shapeleng",
+        "shapelength",
+        "shapearea",
+        "id",
+        "updatedat",
+    }
 )
 GERMAN_DATE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
 

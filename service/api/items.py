@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated, Any
 
+import geopandas as gpd
+import shapely
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service import crs as crs_module
-from service import editing, html, itemquery, ogc
+from service import editing, exports, html, itemquery, ogc
 from service.api import openapi
 from service.api.auth import PrincipalDep
 from service.api.deps import SessionDep, SettingsDep
-from service.api.negotiation import etag, negotiated, not_modified, tags, wants_html
+from service.api.negotiation import (
+    etag,
+    negotiated,
+    not_modified,
+    output_format,
+    tags,
+    wants_html,
+)
 from service.api.ogc import base_url, collection_or_404
 from service.collections import COLLECTIONS, Collection
 from service.db import editing as store
@@ -104,17 +116,40 @@ def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
+ITEM_FORMATS = ("json", "html", "csv", "gpkg")
+
+
+def _file(
+    collection: Collection, rows: list[items.Row], target: crs_module.Crs, fmt: str
+) -> tuple[bytes, str]:
+    """A page as CSV (EWKT geometry) or GeoPackage, for spreadsheets and desktop GIS."""
+    frame = gpd.GeoDataFrame(
+        [{"id": row.id, **row.properties} for row in rows],
+        geometry=[shapely.from_geojson(row.geometry) for row in rows],
+        crs=f"EPSG:{target.srid}",
+    )
+    if fmt == "csv":
+        return exports.csv_text(frame, target.srid).encode("utf-8"), "text/csv; charset=utf-8"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{collection.id}.gpkg"
+        exports.write_package({collection.id: frame}, exports.ExportFormat.GPKG, path)
+        return path.read_bytes(), "application/geopackage+sqlite3"
+
+
 def _items_route(collection: Collection) -> Callable[..., Response]:
     def get_items(request: Request, session: SessionDep) -> Response:
-        as_html = wants_html(request)
+        fmt = output_format(request, ITEM_FORMATS)
+        as_html = fmt == "html"
         query = itemquery.parse(request.query_params, collection)
+        if fmt in ("csv", "gpkg"):  # files keep x/y (east, north) order whatever the CRS says
+            query = replace(query, crs=replace(query.crs, lat_first=False))
         tag = etag(
             (
                 "items",
                 collection.id,
                 sorted(request.query_params.multi_items()),
                 data_version(session),
-                as_html,
+                fmt,
             )
         )
         headers = negotiated(
@@ -127,6 +162,16 @@ def _items_route(collection: Collection) -> Callable[..., Response]:
         params = dict(request.query_params)
         params.pop("f", None)
         links = ogc.page_links(url, params, query.offset, query.limit, len(page.rows), page.matched)
+        if fmt in ("csv", "gpkg"):
+            content, media_type = _file(collection, page.rows, query.crs, fmt)
+            headers["Content-Disposition"] = f'attachment; filename="{collection.id}.{fmt}"'
+            file_links = ogc.page_links(
+                url, {**params, "f": fmt}, query.offset, query.limit, len(page.rows), page.matched
+            )
+            following = [x["href"] for x in file_links if x["rel"] == "next"]
+            if following:
+                headers["Link"] = f'<{following[0]}>; rel="next"'
+            return Response(content, media_type=media_type, headers=headers)
         if as_html:
             facts = [("features matched", page.matched), ("shown", len(page.rows))]
             view = html.Page(

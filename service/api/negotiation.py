@@ -13,18 +13,20 @@ from service.errors import BadRequestError, Problem
 FORMATS = ("json", "html")
 
 
-def wants_html(request: Request) -> bool:
-    """`f=html|json` decides; without it a browser (Accept: text/html first) gets HTML."""
+def output_format(request: Request, allowed: tuple[str, ...] = FORMATS) -> str:
+    """`f=` decides; without it a browser (Accept: text/html first) gets HTML, others JSON."""
     f = request.query_params.get("f")
     if f is not None:
-        if f not in FORMATS:
-            raise BadRequestError(
-                [Problem("request", None, "f", f"unknown format {f!r}; allowed: json, html")],
-                "invalid f",
-            )
-        return f == "html"
-    accept = request.headers.get("accept", "")
-    return accept.startswith("text/html")
+        if f not in allowed:
+            message = f"unknown format {f!r}; allowed: {', '.join(allowed)}"
+            raise BadRequestError([Problem("request", None, "f", message)], "invalid f")
+        return f
+    return "html" if request.headers.get("accept", "").startswith("text/html") else "json"
+
+
+def wants_html(request: Request) -> bool:
+    """Whether to answer with the HTML page."""
+    return output_format(request) == "html"
 
 
 def etag(key: Hashable) -> str:

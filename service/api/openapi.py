@@ -29,12 +29,17 @@ def _crs_parameter(name: str, description: str) -> dict[str, Any]:
 
 
 FORMAT = _query("f", {"type": "string", "enum": ["json", "html"]}, "json (GeoJSON) or html")
+ITEMS_FORMAT = _query(
+    "f",
+    {"type": "string", "enum": ["json", "html", "csv", "gpkg"]},
+    "json (GeoJSON), html, csv (EWKT geometry) or gpkg (GeoPackage); csv and gpkg keep x/y order",
+)
 
 
 def items_get(collection: Collection) -> dict[str, Any]:
     """Parameters of the items request: Part 1 paging and bbox, Part 2 CRS, Part 3 filters."""
     parameters = [
-        FORMAT,
+        ITEMS_FORMAT,
         _query(
             "limit",
             {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
