@@ -40,4 +40,4 @@ def preview(
 def commit(factory: sessionmaker[Session], import_id: int, actor: str) -> Import:
     """Apply a stored preview in one transaction; the change log names the file and the actor."""
     with transaction(factory, actor) as session:
-        return imports.commit(session, import_id)
+        return imports.commit(session, import_id, actor)

@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("features", postgresql.JSONB(), nullable=False),
         sa.Column("preview", postgresql.JSONB(), nullable=False),
         sa.Column("committed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("committed_by", sa.Text(), nullable=True),
         sa.Column("transaction_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_imports"),
         sa.ForeignKeyConstraint(

@@ -145,6 +145,7 @@ def _document(request: Request, record: Import) -> dict[str, Any]:
         "actor": record.actor,
         "created_at": record.created_at.isoformat(),
         "committed_at": record.committed_at.isoformat() if record.committed_at else None,
+        "committed_by": record.committed_by,
         "transaction": record.transaction_id,
         "preview": record.preview,
         "links": links,

@@ -209,7 +209,7 @@ def _conflict(record: Import, message: str) -> ConflictError:
     )
 
 
-def commit(session: Session, import_id: int) -> Import:
+def commit(session: Session, import_id: int, actor: str) -> Import:
     """Apply the stored preview, exactly; 409 if the layer changed since or it was applied."""
     record = get(session, import_id, lock=True)
     if record.committed_at is not None:
@@ -249,5 +249,6 @@ def commit(session: Session, import_id: int) -> Import:
         gone = [entry["id"] for entry in record.preview["missing"]]
         session.execute(text(f"DELETE FROM {layer} WHERE id = ANY(:gone)"), {"gone": gone})
     record.committed_at = session.execute(text("SELECT now()")).scalar_one()
+    record.committed_by = actor
     record.transaction_id = session.execute(text("SELECT txid_current()")).scalar_one()
     return record

@@ -396,4 +396,5 @@ class Import(Base):
     features: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     preview: Mapped[dict[str, Any]] = mapped_column(JSONB)
     committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    committed_by: Mapped[str | None] = mapped_column(Text)
     transaction_id: Mapped[int | None] = mapped_column(BigInteger)
