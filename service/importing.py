@@ -141,8 +141,9 @@ def check_delivery(
     frame = read_delivery(request.path, request.layer, request.read)
     frame, problems = mapping_module.apply(frame, request.layer, request.mapping)
     columns = key_columns(request.layer, request.match)
-    problems += _key_problems(spec, frame, columns)
-    if not problems:
+    key_problems = _key_problems(spec, frame, columns)
+    problems += key_problems
+    if not key_problems:
         frame = _fill(frame, spec, columns, current)
     features, found = check_layer(spec, frame)
     problems += found

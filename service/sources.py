@@ -89,8 +89,13 @@ def _read_vector(path: Path, layer: str, options: ReadOptions) -> gpd.GeoDataFra
     source = _member(path, layer, options) if path.suffix.lower() == ".zip" else str(path)
     try:
         chosen = _layer_in(source, path.name, layer, options)
-        frame = pyogrio.read_dataframe(source, layer=chosen, encoding=options.encoding)
-    except (DataSourceError, DataLayerError) as exc:
+        # Dates as text: validation reads them and names a bad one (GDAL would fail on 2021-02-30).
+        is_geojson = source.lower().endswith((".geojson", ".json"))
+        geojson = {"DATE_AS_STRING": "YES"} if is_geojson else {}
+        frame = pyogrio.read_dataframe(
+            source, layer=chosen, encoding=options.encoding, datetime_as_string=True, **geojson
+        )
+    except (DataSourceError, DataLayerError, ValueError) as exc:
         raise _refuse(path.name, f"not a readable GIS file: {exc}") from exc
     except (UnicodeDecodeError, LookupError) as exc:
         raise _refuse(path.name, f"cannot decode the attributes: {exc}; try --encoding") from exc
