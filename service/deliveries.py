@@ -10,13 +10,14 @@ from service.db import imports
 from service.db.coverage import municipality, today
 from service.db.engine import transaction
 from service.db.models import Import
-from service.importing import ImportRequest, check_delivery
+from service.importing import ImportRequest, check_delivery, require_importable
 from service.validation import Feature
 
 
 def _checked(
     session: Session, request: ImportRequest, ags: str | None
 ) -> tuple[int, list[Feature]]:
+    require_importable(request.layer)
     town = municipality(session, ags)
     wkb = session.execute(
         text("SELECT ST_AsBinary(geom) FROM municipality WHERE id = :m"), {"m": town.id}

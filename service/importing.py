@@ -48,6 +48,15 @@ class ImportRequest:
         return self.file_name or self.path.name
 
 
+def require_importable(layer: str) -> None:
+    """Only the layers of one municipality's features can be imported."""
+    if layer not in IMPORTABLE:
+        raise InvalidDataError(
+            [Problem(layer, None, None, f"cannot import; layers: {', '.join(IMPORTABLE)}")],
+            "unknown layer",
+        )
+
+
 def key_columns(layer: str, match: Match) -> tuple[str, ...]:
     """The fields that identify a feature for this kind of match."""
     return ("external_id",) if match is Match.EXTERNAL_ID else LAYERS[layer].key
@@ -132,11 +141,7 @@ def check_delivery(
     today: dt.date,
 ) -> list[Feature]:
     """Every feature of the delivery, checked; one bad feature refuses the whole file."""
-    if request.layer not in IMPORTABLE:
-        raise InvalidDataError(
-            [Problem(request.layer, None, None, f"cannot import; layers: {', '.join(IMPORTABLE)}")],
-            "unknown layer",
-        )
+    require_importable(request.layer)
     spec = LAYERS[request.layer]
     frame = read_delivery(request.path, request.layer, request.read)
     frame, problems = mapping_module.apply(frame, request.layer, request.mapping)
