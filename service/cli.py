@@ -317,6 +317,7 @@ def import_command(
             delete_missing=delete_missing,
             read=ReadOptions(source_layer=source_layer, crs=crs, encoding=encoding),
             mapping=Mapping.from_toml(mapping) if mapping else Mapping(),
+            limit=settings.max_import_bytes,
         )
         who = actor or f"cli:{getpass.getuser()}"
         factory = make_sessionmaker(make_engine(settings))

@@ -16,26 +16,28 @@ from service.validation import Feature
 
 def _checked(
     session: Session, request: ImportRequest, ags: str | None
-) -> tuple[int, list[Feature]]:
+) -> tuple[int, str, list[Feature]]:
     require_importable(request.layer)
     town = municipality(session, ags)
     wkb = session.execute(
         text("SELECT ST_AsBinary(geom) FROM municipality WHERE id = :m"), {"m": town.id}
     ).scalar_one()
+    seen = imports.fingerprint(session, request.layer, town.id)
     current = imports.current_rows(session, request.layer, town.id, request.match)
     boundary = shapely.from_wkb(bytes(wkb))
     features = check_delivery(request, current, boundary, town.name, today(session))
-    return town.id, features
+    return town.id, seen, features
 
 
 def preview(
     factory: sessionmaker[Session], request: ImportRequest, actor: str, ags: str | None = None
 ) -> Import:
     """Read and check the file, and store what committing it would change (nothing else)."""
-    with factory() as session:
-        municipality_id, features = _checked(session, request, ags)
+    with factory() as session, session.begin():  # one snapshot: fingerprint and stored values
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        municipality_id, seen, features = _checked(session, request, ags)
     with transaction(factory, actor) as session:
-        return imports.preview(session, request, municipality_id, features, actor)
+        return imports.preview(session, request, municipality_id, features, actor, seen)
 
 
 def commit(factory: sessionmaker[Session], import_id: int, actor: str) -> Import:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
+import tempfile
 import warnings
 import zipfile
 from decimal import Decimal
@@ -74,16 +74,18 @@ def write_package(frames: dict[str, gpd.GeoDataFrame], fmt: ExportFormat, out: P
         for layer, frame in frames.items():
             pyogrio.write_dataframe(_plain(frame), out, layer=layer, driver="GPKG")
         return out
-    folder = out.with_suffix("") if out.suffix == ".zip" else out
-    folder.mkdir(parents=True, exist_ok=True)
-    for layer, frame in frames.items():
-        _write_layer(frame, layer, fmt, folder)
     if out.suffix != ".zip":
-        return folder
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.iterdir()):
-            archive.write(path, path.name)
-    shutil.rmtree(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        for layer, frame in frames.items():
+            _write_layer(frame, layer, fmt, out)
+        return out
+    with tempfile.TemporaryDirectory(prefix="broadband-export-") as scratch:
+        folder = Path(scratch)
+        for layer, frame in frames.items():
+            _write_layer(frame, layer, fmt, folder)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, path.name)
     return out
 
 

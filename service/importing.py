@@ -18,7 +18,14 @@ from service.editing import dated_status
 from service.errors import InvalidDataError, Problem
 from service.package import LAYERS, LayerSpec
 from service.sources import ReadOptions, read_delivery
-from service.validation import MAX_PROBLEMS, Feature, check_inside, check_layer, is_missing
+from service.validation import (
+    MAX_PROBLEMS,
+    Feature,
+    as_text,
+    check_inside,
+    check_layer,
+    is_missing,
+)
 
 IMPORTABLE = ("districts", "areas", "hamlets", "schools", "addresses")
 
@@ -41,6 +48,7 @@ class ImportRequest:
     delete_missing: bool = False
     read: ReadOptions = field(default_factory=ReadOptions)
     mapping: mapping_module.Mapping = field(default_factory=mapping_module.Mapping)
+    limit: int = 2**62  # bytes a zipped delivery may unpack to
 
     @property
     def name(self) -> str:
@@ -69,7 +77,7 @@ def key_of(values: dict[str, Any] | Any, columns: tuple[str, ...]) -> tuple[str,
         value = values.get(column) if isinstance(values, dict) else values[column]
         if is_missing(value):
             return None
-        parts.append(str(value).strip())
+        parts.append(as_text(value))
     return tuple(parts)
 
 
@@ -143,7 +151,7 @@ def check_delivery(
     """Every feature of the delivery, checked; one bad feature refuses the whole file."""
     require_importable(request.layer)
     spec = LAYERS[request.layer]
-    frame = read_delivery(request.path, request.layer, request.read)
+    frame = read_delivery(request.path, request.layer, request.read, request.limit)
     frame, problems = mapping_module.apply(frame, request.layer, request.mapping)
     columns = key_columns(request.layer, request.match)
     key_problems = _key_problems(spec, frame, columns)

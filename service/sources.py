@@ -13,10 +13,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 
 from service.errors import InvalidDataError, Problem
 from service.package import STORAGE_CRS
@@ -28,6 +29,12 @@ LAT = ("lat", "latitude", "breite")
 EAST = ("x", "rechtswert", "easting", "ostwert")
 NORTH = ("y", "hochwert", "northing", "nordwert")
 EWKT = re.compile(r"^\s*SRID=(\d+);(.*)$", re.IGNORECASE | re.DOTALL)
+SYSTEM_PROJ_DATA = Path("/usr/share/proj")
+
+# The pip build of PROJ ships no transformation grids; Debian's proj-data has the German BETA2007
+# grid, without which Gauss-Krüger (DHDN) coordinates are off by up to a metre or two.
+if SYSTEM_PROJ_DATA.is_dir():
+    pyproj.datadir.append_data_dir(str(SYSTEM_PROJ_DATA))
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,21 @@ def _crs(value: str, name: str) -> CRS:
         raise _refuse(name, f"unknown CRS {value!r}: {exc}") from exc
 
 
-def _member(path: Path, layer: str, options: ReadOptions) -> str:
+def _member(path: Path, layer: str, options: ReadOptions, limit: int) -> str:
     """The dataset inside a zip: its one Shapefile (or the one named like the layer)."""
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = [e for e in archive.infolist() if not e.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _refuse(path.name, f"not a readable zip file: {exc}") from exc
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > limit:
+        raise _refuse(path.name, f"unpacks to {unpacked:,} bytes, over the limit of {limit:,}")
+    names = [  # macOS adds __MACOSX/ and ._ resource forks, which are not data
+        e.filename
+        for e in entries
+        if not e.filename.startswith("__MACOSX/") and not Path(e.filename).name.startswith("._")
+    ]
     readable = [n for n in names if n.lower().endswith((".shp", ".gpkg", ".geojson", ".json"))]
     wanted = options.source_layer or layer
     chosen = [n for n in readable if Path(n).stem == wanted] or readable
@@ -85,8 +103,9 @@ def _layer_in(path: str, name: str, layer: str, options: ReadOptions) -> str | N
     raise _refuse(name, f"several layers ({', '.join(layers)}): choose one with --source-layer")
 
 
-def _read_vector(path: Path, layer: str, options: ReadOptions) -> gpd.GeoDataFrame:
-    source = _member(path, layer, options) if path.suffix.lower() == ".zip" else str(path)
+def _read_vector(path: Path, layer: str, options: ReadOptions, limit: int) -> gpd.GeoDataFrame:
+    zipped = path.suffix.lower() == ".zip"
+    source = _member(path, layer, options, limit) if zipped else str(path)
     try:
         chosen = _layer_in(source, path.name, layer, options)
         # Dates as text: validation reads them and names a bad one (GDAL would fail on 2021-02-30).
@@ -104,23 +123,30 @@ def _read_vector(path: Path, layer: str, options: ReadOptions) -> gpd.GeoDataFra
     return frame
 
 
+def _decode(raw: bytes, name: str, encoding: str | None) -> str:
+    """UTF-8 (or UTF-16 with its BOM) unless told otherwise; never a silent guess."""
+    if encoding is None:
+        encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        message = f"not valid {encoding} at byte {exc.start}: give --encoding, e.g. cp1252"
+        raise _refuse(name, message) from exc
+    except LookupError as exc:
+        raise _refuse(name, f"unknown encoding {encoding!r}") from exc
+
+
 def _csv(path: Path, options: ReadOptions) -> pd.DataFrame:
-    raw = path.read_bytes()
-    encodings = [options.encoding] if options.encoding else ["utf-8-sig", "cp1252"]
-    for encoding in encodings:
-        try:
-            text = raw.decode(encoding)
-            break
-        except (UnicodeDecodeError, LookupError):
-            continue
-    else:
-        raise _refuse(path.name, f"cannot decode it as {' or '.join(encodings)}; try --encoding")
+    text = _decode(path.read_bytes(), path.name, options.encoding)
     try:
         dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t")
         separator = dialect.delimiter
     except csv.Error:
         separator = ","
-    return pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+    try:
+        return pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise _refuse(path.name, f"not a readable CSV table: {exc}") from exc
 
 
 def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -170,31 +196,46 @@ def _read_table(path: Path, options: ReadOptions) -> gpd.GeoDataFrame:
         frame = _csv(path, options)
     else:
         try:
-            frame = pyogrio.read_dataframe(path, layer=options.source_layer, read_geometry=False)
-        except (DataSourceError, DataLayerError) as exc:
+            frame = pyogrio.read_dataframe(  # the first row names the columns, always
+                path, layer=options.source_layer, read_geometry=False, HEADERS="FORCE"
+            )
+        except (DataSourceError, DataLayerError, ValueError) as exc:
             raise _refuse(path.name, f"not a readable spreadsheet: {exc}") from exc
     geometries, implied, used = _geometries(frame, path.name)
     attributes = frame.drop(columns=used)
     return gpd.GeoDataFrame(attributes, geometry=list(geometries), crs=implied)
 
 
-def read_delivery(path: Path, layer: str, options: ReadOptions) -> gpd.GeoDataFrame:
+def read_delivery(
+    path: Path, layer: str, options: ReadOptions, limit: int = 2**62
+) -> gpd.GeoDataFrame:
     """Read a file and bring it into EPSG:25832; a file that says no CRS needs `--crs`."""
     if not path.is_file():
         raise _refuse(path.name, "no such file")
     if path.suffix.lower() in TABLES:
         frame = _read_table(path, options)
     else:
-        frame = _read_vector(path, layer, options)
-    if frame.crs is None:
-        if options.crs is None:
-            raise _refuse(
-                path.name,
-                "declares no coordinate reference system: give one with --crs, "
-                "e.g. --crs EPSG:25832",
-            )
-        frame = frame.set_crs(_crs(options.crs, path.name))
-    elif options.crs is not None and not frame.crs.equals(_crs(options.crs, path.name)):
-        raise _refuse(path.name, f"declares {frame.crs.to_string()}, but --crs says {options.crs}")
-    projected: gpd.GeoDataFrame = frame.to_crs(STORAGE_CRS)
+        frame = _read_vector(path, layer, options, limit)
+    if frame.empty:
+        raise _refuse(path.name, "holds no features")
+    # GeoJSON without a `crs` member is WGS 84 only by default, so --crs may say otherwise.
+    implicit = path.suffix.lower() in (".geojson", ".json")
+    if options.crs is not None:
+        given = _crs(options.crs, path.name)
+        declared = frame.crs
+        if (
+            declared is not None
+            and not implicit
+            and not declared.equals(given, ignore_axis_order=True)
+        ):
+            message = f"declares {declared.to_string()}, but --crs says {options.crs}"
+            raise _refuse(path.name, message)
+        frame = frame.set_crs(given, allow_override=True)
+    elif frame.crs is None:
+        message = "declares no coordinate reference system: give one with --crs, e.g. EPSG:25832"
+        raise _refuse(path.name, message)
+    try:
+        projected: gpd.GeoDataFrame = frame.to_crs(STORAGE_CRS)
+    except (ProjError, CRSError) as exc:
+        raise _refuse(path.name, f"cannot be brought into {STORAGE_CRS}: {exc}") from exc
     return projected

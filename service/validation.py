@@ -56,8 +56,9 @@ def _date(value: Any) -> dt.date:
     elif isinstance(value, dt.date):
         day = value
     else:
-        try:
-            day = dt.date.fromisoformat(str(value).strip())
+        text = str(value).strip()
+        try:  # a GeoPackage DATETIME arrives as 2024-03-01T00:00:00
+            day = dt.date.fromisoformat(text[:10] if re.match(r"\d{4}-\d\d-\d\dT", text) else text)
         except ValueError:
             raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
     if day > dt.date.today():
@@ -114,8 +115,15 @@ def _pattern(regex: str, what: str) -> Callable[[Any], str]:
     return parse
 
 
+def as_text(value: Any) -> str:
+    """Text as a person reads it: 1234.0 from a numeric column (with NULLs) is 1234."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def _text(value: Any) -> str:
-    text = str(value).strip()
+    text = as_text(value)
     if "\x00" in text:
         raise ValueError("contains a NUL character")
     return text

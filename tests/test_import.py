@@ -265,7 +265,7 @@ def test_unmapped_values_are_reported_and_a_mapping_file_extends(
         {
             "Name": list(hamlets["name"]),
             "Zustand": ["fast fertig", "erschlossen"],
-            "Stand": ["2024-05-01", "2024-05-01"],
+            "seit": ["2024-05-01", "2024-05-01"],
             "Shape_Area": [1.0, 2.0],
         },
         geometry=list(hamlets.geometry),
@@ -443,3 +443,97 @@ def test_matching_by_external_id_renames_instead_of_replacing(
     assert renamed.preview["changed"][0]["fields"] == {
         "name": {"old": frames["districts"]["name"].iloc[0], "new": "Umbenannt"}
     }
+
+
+def test_exporting_to_a_zip_leaves_a_folder_of_that_name_alone(
+    frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    keep = tmp_path / "coesfeld"
+    keep.mkdir()
+    (keep / "reference_figures.csv").write_text("mine", encoding="utf-8")
+    out = write_package(frames, ExportFormat.GEOJSON, tmp_path / "coesfeld.zip")
+    assert (keep / "reference_figures.csv").read_text(encoding="utf-8") == "mine"
+    assert "reference_figures.csv" not in zipfile.ZipFile(out).namelist()
+
+
+def test_a_clash_with_stored_data_is_refused_at_the_preview(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    districts = frames["districts"].copy()
+    districts["external_id"] = [f"OT-{n}" for n in range(len(districts))]
+    path = tmp_path / "ortsteile.gpkg"
+    districts.to_file(path)
+    before = _fingerprint(factory)
+    # Stored districts have no external id yet: matched by it, all would be new, with taken names.
+    with pytest.raises(ConflictError) as refused:
+        _preview(factory, path, "districts", match=Match.EXTERNAL_ID)
+    assert refused.value.problems[0].field == "uq_districts_name"
+    assert _fingerprint(factory) == before
+    replacing = _preview(factory, path, "districts", match=Match.EXTERNAL_ID, delete_missing=True)
+    assert _counts(replacing)["added"] == _counts(replacing)["missing"] == len(districts)
+
+
+def test_numeric_external_ids_stay_whole_numbers(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    schools = frames["schools"].iloc[:3].copy()
+    schools["external_id"] = [1234.0, None, 99.0]  # a numeric column with a NULL reads as float
+    schools["status_since"] = [d.isoformat() for d in schools["status_since"]]
+    path = tmp_path / "schulen.gpkg"
+    schools.to_file(path)
+    record = _preview(factory, path, "schools")
+    ids = {c["feature"]: c["fields"]["external_id"]["new"] for c in record.preview["changed"]}
+    assert sorted(ids.values()) == ["1234", "99"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken.zip", b"PK\x03\x04 not really a zip", "not a readable zip file"),
+        ("empty.csv", b"", "not a readable CSV table"),
+        ("header-only.csv", b"name;lon;lat\n", "holds no features"),
+        ("latin1.csv", "name;lon;lat\nMüller;7.16;51.94\n".encode("cp1252"), "give --encoding"),
+        ("nothing.geojson", b'{"type": "FeatureCollection", "features": []}', "holds no features"),
+    ],
+)
+def test_unreadable_deliveries_are_refused_clearly(
+    factory: sessionmaker[Session], tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InvalidDataError, match=message):
+        _preview(factory, path, "schools")
+
+
+def test_a_local_crs_cannot_be_placed(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    archive = _shapefile_zip(frames["schools"], tmp_path / "local", "schools", prj=False)
+    local = 'LOCAL_CS["site grid",UNIT["metre",1],AXIS["X",EAST],AXIS["Y",NORTH]]'
+    with zipfile.ZipFile(archive, "a") as out:
+        out.writestr("schools.prj", local)
+    with pytest.raises(InvalidDataError, match="cannot be brought into EPSG:25832"):
+        _preview(factory, archive, "schools")
+
+
+def test_geojson_in_utm_without_a_crs_member_takes_crs(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    schools = frames["schools"].copy()
+    schools["status_since"] = [d.isoformat() for d in schools["status_since"]]
+    text_json = schools.to_json(drop_id=True)  # coordinates in metres, no crs member
+    path = tmp_path / "utm.geojson"
+    path.write_text(text_json, encoding="utf-8")
+    record = _preview(factory, path, "schools", crs="EPSG:25832")
+    assert _counts(record)["unchanged"] == len(schools)
+
+
+def test_spreadsheets_with_text_cells_keep_their_header(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    schools = frames["schools"].copy()
+    table = pd.DataFrame({"Schule": schools["name"], "WKT": schools.geometry.to_wkt()})
+    path = tmp_path / "schulen.xlsx"
+    pyogrio.write_dataframe(table, path, driver="XLSX")
+    record = _preview(factory, path, "schools", crs="EPSG:25832")
+    assert _counts(record)["unchanged"] == len(schools)

@@ -165,6 +165,29 @@ def test_bad_uploads_are_refused_with_every_problem(
         refused = _upload(limited, big, tokens["editor"])
         assert refused.status_code == 413
         assert "BROADBAND_MAX_IMPORT_BYTES" in refused.json()["problems"][0]["message"]
+        # Without a Content-Length (chunked), the body is counted as it arrives.
+        boundary = "x-boundary"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="layer"\r\n\r\nareas\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="big.geojson"\r\n\r\n'
+        ).encode()
+
+        def chunks() -> Iterator[bytes]:
+            yield head
+            for _ in range(300):
+                yield b" " * 1_000
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        chunked = limited.post(
+            "/imports",
+            content=chunks(),
+            headers={
+                **_auth(tokens["editor"]),
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        assert chunked.status_code == 413
 
 
 def test_export_downloads_read_back(

@@ -31,7 +31,11 @@ def _download(session: SessionDep, fmt: ExportFormat, ags: str | None) -> Respon
     frames = package_frames(session, ags)
     folder = Path(tempfile.mkdtemp(prefix="broadband-export-"))
     name, media_type = TYPES[fmt]
-    path = write_package(frames, fmt, folder / name)
+    try:
+        path = write_package(frames, fmt, folder / name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
     return FileResponse(path, media_type=media_type, filename=name, background=cleanup)
 

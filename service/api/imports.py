@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from fastapi import Path as PathParameter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.types import Message, Receive
 
 from service import deliveries
 from service.api.auth import PrincipalDep
@@ -95,6 +97,21 @@ async def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
     return target
 
 
+def _limited(receive: Receive, limit: int) -> Receive:
+    """The request body as it arrives, refused as soon as it passes the limit (chunked too)."""
+    received = 0
+
+    async def counting() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _too_large(limit - 100_000)
+        return message
+
+    return counting
+
+
 def _boolean(value: str | None, name: str) -> bool:
     if value is None:
         return False
@@ -174,7 +191,8 @@ async def create_import(
         raise _too_large(limit)  # before a byte of the body is read
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise _bad("body", "expected multipart/form-data with a `file` and a `layer` field")
-    async with request.form(max_files=2, max_fields=len(FORM_FIELDS)) as form:
+    counted = Request(request.scope, _limited(request.receive, limit + 100_000))
+    async with counted.form(max_files=2, max_fields=len(FORM_FIELDS)) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise _bad("file", "attach the delivery as the multipart field `file`")
@@ -186,7 +204,9 @@ async def create_import(
                 mapping_path = Path(folder) / "mapping.toml"
                 mapping_path.write_bytes(await mapping_upload.read(1_000_000))
                 mapping = Mapping.from_toml(mapping_path)
-            delivery = _request(form, path, upload.filename or path.name, mapping)
+            delivery = replace(
+                _request(form, path, upload.filename or path.name, mapping), limit=limit
+            )
             authorize(principal, COLLECTIONS[delivery.layer])
             factory = request.app.state.sessionmaker
             ags = _text(form, "ags")

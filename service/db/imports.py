@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import shapely
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.db.loading import ewkb, stage
 from service.db.models import Import
 from service.errors import ConflictError, NotFoundError, Problem
 from service.importing import ImportRequest, Match, key_columns, key_of
-from service.package import LAYERS
-from service.validation import Feature, parse_field
+from service.package import LAYERS, FieldType
+from service.validation import Feature
 
 SAME_GEOMETRY_M = 0.01
 """Geometries closer than 1 cm count as unchanged (a reprojected delivery never matches exactly)."""
@@ -149,20 +151,95 @@ def _stored_features(features: list[Feature]) -> list[dict[str, Any]]:
     ]
 
 
+def _typed(spec: Any, name: str, value: Any) -> Any:
+    """A stored JSON value back in its column type (already checked at the preview)."""
+    if value is None:
+        return None
+    if spec.fields[name].kind is FieldType.DATE:
+        return dt.date.fromisoformat(value)
+    return value
+
+
 def _features(layer: str, stored: list[dict[str, Any]]) -> list[Feature]:
     """The checked features as stored with the preview, typed again."""
     spec = LAYERS[layer]
     return [
         Feature(
             item["label"],
-            {
-                name: parse_field(spec.fields[name], item["properties"].get(name))
-                for name in spec.fields
-            },
+            {name: _typed(spec, name, item["properties"].get(name)) for name in spec.fields},
             shapely.from_wkb(bytes.fromhex(item["geom"])),
         )
         for item in stored
     ]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a commit does, by feature id: the preview's decisions, nothing recomputed."""
+
+    layer: str
+    municipality_id: int
+    key: tuple[str, ...]
+    changed: list[int]
+    moved: list[int]
+    deleted: list[int]
+
+
+def _plan(layer: str, m: int, key: tuple[str, ...], preview: dict[str, Any], delete: bool) -> Plan:
+    changed = [entry["id"] for entry in preview["changed"]]
+    moved = [entry["id"] for entry in preview["changed"] if entry["geometry_changed"]]
+    deleted = [entry["id"] for entry in preview["missing"]] if delete else []
+    return Plan(layer, m, key, changed, moved, deleted)
+
+
+def _apply(session: Session, plan: Plan, staging: str) -> None:
+    """Delete, update, insert: deletions first, so a freed name or id can be taken in the file."""
+    fields = list(LAYERS[plan.layer].fields)
+    same = " AND ".join(f"t.{c} = s.{c}" for c in plan.key)
+    new_values = ", ".join(f"s.{f}" for f in fields)
+    scope = {"m": plan.municipality_id}
+    if plan.deleted:
+        session.execute(
+            text(f"DELETE FROM {plan.layer} WHERE id = ANY(:gone)"), {"gone": plan.deleted}
+        )
+    session.execute(
+        text(
+            f"UPDATE {plan.layer} t SET ({', '.join(fields)}) = ({new_values}), "
+            "geom = CASE WHEN t.id = ANY(:moved) THEN s.geom ELSE t.geom END "
+            f"FROM {staging} s WHERE t.municipality_id = :m AND {same} AND t.id = ANY(:changed)"
+        ),
+        {**scope, "changed": plan.changed, "moved": plan.moved},
+    )
+    session.execute(
+        text(
+            f"INSERT INTO {plan.layer} (municipality_id, {', '.join(fields)}, geom) "
+            f"SELECT :m, {new_values}, s.geom FROM {staging} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {plan.layer} t WHERE t.municipality_id = :m AND {same})"
+        ),
+        scope,
+    )
+
+
+def _refused(layer: str, error: IntegrityError) -> ConflictError:
+    """A clash with stored data (a name another feature keeps, say), named by its constraint."""
+    diag = getattr(error.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    detail = getattr(diag, "message_detail", None) or str(error.orig).splitlines()[0]
+    return ConflictError(
+        [Problem(layer, None, constraint, f"the stored data refuses this change: {detail}")],
+        f"import into {layer} clashes with stored data",
+    )
+
+
+def _trial(session: Session, plan: Plan, staging: str) -> None:
+    """Run the commit's statements and roll them back: a clash shows at the preview, not later."""
+    savepoint = session.begin_nested()
+    try:
+        _apply(session, plan, staging)
+    except IntegrityError as exc:
+        savepoint.rollback()
+        raise _refused(plan.layer, exc) from exc
+    savepoint.rollback()
 
 
 def preview(
@@ -171,21 +248,31 @@ def preview(
     municipality_id: int,
     features: list[Feature],
     actor: str,
+    seen: str,
 ) -> Import:
-    """Stage the checked features, work out the diff, and keep both for the commit."""
-    key = key_columns(request.layer, request.match)
-    staging = stage(session, request.layer, features, key)
-    diff = _summary(
-        _diff(session, staging, request.layer, municipality_id, key), request.delete_missing
-    )
+    """Stage the checked features, work out the diff, try it, and keep it for the commit.
+
+    `seen` is the layer's fingerprint when the file was checked against it; if the layer has
+    changed since, the values filled in from it may be stale, so the preview is refused.
+    """
+    layer = request.layer
+    if fingerprint(session, layer, municipality_id) != seen:
+        raise ConflictError(
+            [Problem(layer, None, None, "changed while the file was checked; preview it again")],
+            f"{layer} changed during the preview",
+        )
+    key = key_columns(layer, request.match)
+    staging = stage(session, layer, features, key)
+    diff = _summary(_diff(session, staging, layer, municipality_id, key), request.delete_missing)
+    _trial(session, _plan(layer, municipality_id, key, diff, request.delete_missing), staging)
     record = Import(
         actor=actor,
         file_name=request.name,
-        layer=request.layer,
+        layer=layer,
         municipality_id=municipality_id,
         match="external_id" if request.match is Match.EXTERNAL_ID else "key",
         delete_missing=request.delete_missing,
-        fingerprint=fingerprint(session, request.layer, municipality_id),
+        fingerprint=seen,
         features=_stored_features(features),
         preview=diff,
     )
@@ -222,32 +309,14 @@ def commit(session: Session, import_id: int, actor: str) -> Import:
         text("SELECT set_config('broadband.source', :source, true)"),
         {"source": f"import {record.id}: {record.file_name}"},
     )
-    fields = list(LAYERS[layer].fields)
     key = ("external_id",) if record.match == "external_id" else LAYERS[layer].key
     staging = stage(session, layer, _features(layer, record.features), key)
-    same = " AND ".join(f"t.{c} = s.{c}" for c in key)
-    changed = [entry["id"] for entry in record.preview["changed"]]
-    moved = [entry["id"] for entry in record.preview["changed"] if entry["geometry_changed"]]
-    new_values = ", ".join(f"s.{f}" for f in fields)
-    session.execute(
-        text(
-            f"UPDATE {layer} t SET ({', '.join(fields)}) = ({new_values}), "
-            "geom = CASE WHEN t.id = ANY(:moved) THEN s.geom ELSE t.geom END "
-            f"FROM {staging} s WHERE t.municipality_id = :m AND {same} AND t.id = ANY(:changed)"
-        ),
-        {"m": m, "changed": changed, "moved": moved},
-    )
-    session.execute(
-        text(
-            f"INSERT INTO {layer} (municipality_id, {', '.join(fields)}, geom) "
-            f"SELECT :m, {', '.join(f's.{f}' for f in fields)}, s.geom FROM {staging} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {layer} t WHERE t.municipality_id = :m AND {same})"
-        ),
-        {"m": m},
-    )
-    if record.delete_missing:
-        gone = [entry["id"] for entry in record.preview["missing"]]
-        session.execute(text(f"DELETE FROM {layer} WHERE id = ANY(:gone)"), {"gone": gone})
+    plan = _plan(layer, m, key, record.preview, record.delete_missing)
+    try:
+        with session.begin_nested():
+            _apply(session, plan, staging)
+    except IntegrityError as exc:
+        raise _refused(layer, exc) from exc
     record.committed_at = session.execute(text("SELECT now()")).scalar_one()
     record.committed_by = actor
     record.transaction_id = session.execute(text("SELECT txid_current()")).scalar_one()
