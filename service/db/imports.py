@@ -19,6 +19,9 @@ from service.importing import ImportRequest, Match, key_columns, key_of
 from service.package import LAYERS, FieldType
 from service.validation import Feature
 
+PREVIEW_DAYS = 7
+"""An uncommitted preview is discarded after this many days (it holds the whole delivery)."""
+
 SAME_GEOMETRY_M = 0.01
 """Geometries closer than 1 cm count as unchanged (a reprojected delivery never matches exactly)."""
 
@@ -265,6 +268,13 @@ def preview(
     staging = stage(session, layer, features, key)
     diff = _summary(_diff(session, staging, layer, municipality_id, key), request.delete_missing)
     _trial(session, _plan(layer, municipality_id, key, diff, request.delete_missing), staging)
+    session.execute(  # previews keep whole deliveries; unused ones do not pile up
+        text(
+            "DELETE FROM imports WHERE committed_at IS NULL "
+            "AND created_at < now() - make_interval(days => :days)"
+        ),
+        {"days": PREVIEW_DAYS},
+    )
     record = Import(
         actor=actor,
         file_name=request.name,
