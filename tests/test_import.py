@@ -537,3 +537,25 @@ def test_spreadsheets_with_text_cells_keep_their_header(
     pyogrio.write_dataframe(table, path, driver="XLSX")
     record = _preview(factory, path, "schools", crs="EPSG:25832")
     assert _counts(record)["unchanged"] == len(schools)
+
+
+def test_unused_previews_are_discarded_after_a_week(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    path = write_package(frames, ExportFormat.GPKG, tmp_path / "p.gpkg")
+    old = _preview(factory, path, "schools", source_layer="schools")
+    kept = _preview(factory, path, "schools", source_layer="schools")
+    with factory() as session:
+        session.execute(
+            text("UPDATE imports SET created_at = now() - interval '8 days' WHERE id = :id"),
+            {"id": old.id},
+        )
+        session.commit()
+    _preview(factory, path, "schools", source_layer="schools")
+    with factory() as session:
+        left = set(
+            session.execute(
+                text("SELECT id FROM imports WHERE id IN (:a, :b)"), {"a": old.id, "b": kept.id}
+            ).scalars()
+        )
+    assert left == {kept.id}
