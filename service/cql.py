@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.crs import STORAGE_SRID, Crs
-from service.errors import BadRequestError, Problem
+from service.errors import BadRequestError
 
 TEXT_LANGUAGES = ("cql2-text", "cql-text")  # GDAL before 3.7 announces and sends `cql-text`
 JSON_LANGUAGES = ("cql2-json",)
@@ -28,7 +28,7 @@ MAX_DEPTH = 100
 
 
 def _bad(message: str, field: str = "filter") -> BadRequestError:
-    return BadRequestError([Problem("request", None, field, message)], f"invalid {field}")
+    return BadRequestError.about(field, message)
 
 
 def _syntax_error(error: LarkError) -> str:

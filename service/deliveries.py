@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import imports
 from service.db.coverage import municipality, today
+from service.db.editing import boundary_for
 from service.db.engine import transaction
 from service.db.models import Import
 from service.importing import ImportRequest, check_delivery, require_importable
@@ -18,14 +18,10 @@ def _checked(
     session: Session, request: ImportRequest, ags: str | None
 ) -> tuple[int, str, list[Feature]]:
     require_importable(request.layer)
-    town = municipality(session, ags)
-    wkb = session.execute(
-        text("SELECT ST_AsBinary(geom) FROM municipality WHERE id = :m"), {"m": town.id}
-    ).scalar_one()
+    town = boundary_for(session, None, municipality(session, ags).id)
     seen = imports.fingerprint(session, request.layer, town.id)
     current = imports.current_rows(session, request.layer, town.id, request.match)
-    boundary = shapely.from_wkb(bytes(wkb))
-    features = check_delivery(request, current, boundary, town.name, today(session))
+    features = check_delivery(request, current, town.geometry, town.name, today(session))
     return town.id, seen, features
 
 

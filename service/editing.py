@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from service.collections import READ_ONLY, Collection
 from service.crs import CRS84, STORAGE_SRID, Crs
 from service.errors import BadRequestError, InvalidDataError, Problem
-from service.validation import BOUNDARY_TOLERANCE_M, check_geometry, parse_field
+from service.validation import BOUNDARY_TOLERANCE_M, check_geometry, parse_field, plain
 
 
 @dataclass(frozen=True)
@@ -141,15 +140,7 @@ def check(
 
 def json_values(properties: dict[str, Any]) -> dict[str, Any]:
     """Stored values as JSON would carry them, so a merge patch sees what a client sees."""
-    converted: dict[str, Any] = {}
-    for name, value in properties.items():
-        if isinstance(value, dt.date):
-            converted[name] = value.isoformat()
-        elif isinstance(value, Decimal):
-            converted[name] = float(value)
-        else:
-            converted[name] = value
-    return converted
+    return {name: plain(value) for name, value in properties.items()}
 
 
 def _plain(value: Any) -> Any:

@@ -63,6 +63,11 @@ class ProvisioningError(DomainError):
 class BadRequestError(InvalidDataError):
     """The request itself is malformed: a query parameter, a filter, a header or the JSON."""
 
+    @classmethod
+    def about(cls, field: str, message: str, layer: str = "request") -> BadRequestError:
+        """The usual case: one problem with one parameter or field."""
+        return cls([Problem(layer, None, field, message)], f"invalid {field}")
+
 
 class PayloadTooLargeError(InvalidDataError):
     """The body is over the configured size limit; refused before it is read whole."""

@@ -17,6 +17,7 @@ import pyogrio
 import shapely
 
 from service.package import LAYERS, STORAGE_CRS
+from service.validation import plain
 
 
 class ExportFormat(StrEnum):
@@ -36,14 +37,7 @@ def _plain(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             continue
         values = list(result[column])
         if any(isinstance(v, dt.date | Decimal) for v in values):
-            result[column] = [
-                v.isoformat()
-                if isinstance(v, dt.date)
-                else float(v)
-                if isinstance(v, Decimal)
-                else v
-                for v in values
-            ]
+            result[column] = [plain(v) for v in values]
     return result
 
 

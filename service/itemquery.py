@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from service import cql
 from service import crs as crs_module
 from service.collections import Collection, property_schemas
 from service.crs import STORAGE_SRID, Crs
-from service.errors import BadRequestError, Problem
+from service.errors import BadRequestError
 from service.validation import parse_field
 
 DEFAULT_LIMIT = 100
@@ -39,10 +40,6 @@ class ItemQuery:
     filter_crs: Crs = crs_module.DEFAULT
 
 
-def _bad(parameter: str, message: str) -> BadRequestError:
-    return BadRequestError([Problem("request", None, parameter, message)], f"invalid {parameter}")
-
-
 def _integer(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:
@@ -50,9 +47,9 @@ def _integer(params: Mapping[str, str], name: str, default: int, low: int, high:
     try:
         value = int(raw)
     except ValueError:
-        raise _bad(name, f"expected a whole number, got {raw!r}") from None
+        raise BadRequestError.about(name, f"expected a whole number, got {raw!r}") from None
     if not low <= value <= high:
-        raise _bad(name, f"expected {low} to {high:,}, got {value}")
+        raise BadRequestError.about(name, f"expected {low} to {high:,}, got {value}")
     return value
 
 
@@ -61,28 +58,38 @@ def parse_bbox(raw: str, bbox_crs: Crs) -> tuple[float, float, float, float]:
     try:
         numbers = [float(part) for part in raw.split(",")]
     except ValueError:
-        raise _bad("bbox", f"expected comma-separated numbers, got {raw!r}") from None
+        raise BadRequestError.about(
+            "bbox", f"expected comma-separated numbers, got {raw!r}"
+        ) from None
     if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
-        raise _bad("bbox", f"expected 4 (or 6) finite numbers, got {raw!r}")
+        raise BadRequestError.about("bbox", f"expected 4 (or 6) finite numbers, got {raw!r}")
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     x1, y1, x2, y2 = numbers
     if bbox_crs.lat_first:  # e.g. EPSG:4326: lat,lon order
         x1, y1, x2, y2 = y1, x1, y2, x2
     if x1 > x2 or y1 > y2:
-        raise _bad("bbox", f"lower corner must come first and lie below the upper, got {raw!r}")
+        raise BadRequestError.about(
+            "bbox", f"lower corner must come first and lie below the upper, got {raw!r}"
+        )
     if bbox_crs.srid == 4326 and not (x1 >= -180 and x2 <= 180 and y1 >= -90 and y2 <= 90):
-        raise _bad("bbox", f"longitude/latitude out of range in {raw!r}")
+        raise BadRequestError.about("bbox", f"longitude/latitude out of range in {raw!r}")
     if not _placeable(bbox_crs, (x1, y1, x2, y2)):
-        raise _bad("bbox", f"{raw!r} lies outside where {bbox_crs.uri} is defined")
+        raise BadRequestError.about("bbox", f"{raw!r} lies outside where {bbox_crs.uri} is defined")
     return x1, y1, x2, y2
+
+
+@functools.cache
+def _to_storage(srid: int) -> pyproj.Transformer:
+    """Built once per CRS: building a transformer costs more than the request it serves."""
+    return pyproj.Transformer.from_crs(srid, STORAGE_SRID, always_xy=True)
 
 
 def _placeable(crs: Crs, bbox: tuple[float, float, float, float]) -> bool:
     """Whether every corner can be transformed into the storage CRS."""
     if crs.srid == STORAGE_SRID:
         return True
-    transformer = pyproj.Transformer.from_crs(crs.srid, STORAGE_SRID, always_xy=True)
+    transformer = _to_storage(crs.srid)
     x1, y1, x2, y2 = bbox
     xs, ys = transformer.transform([x1, x1, x2, x2], [y1, y2, y1, y2])
     return all(math.isfinite(v) for v in (*xs, *ys))
@@ -94,23 +101,27 @@ def _day(text: str) -> dt.date:
             return dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00")).date()
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise _bad("datetime", f"expected RFC 3339 date or date-time, got {text!r}") from None
+        raise BadRequestError.about(
+            "datetime", f"expected RFC 3339 date or date-time, got {text!r}"
+        ) from None
 
 
 def parse_datetime(raw: str, collection: Collection) -> tuple[dt.date | None, dt.date | None]:
     """An instant or an interval (`a/b`, `../b`, `a/..`) compared with the status date."""
     if collection.temporal is None:
-        raise _bad("datetime", f"{collection.id} has no temporal property to filter on")
+        raise BadRequestError.about(
+            "datetime", f"{collection.id} has no temporal property to filter on"
+        )
     parts = raw.split("/")
     if len(parts) == 1:
         day = _day(parts[0])
         return day, day
     if len(parts) != 2:
-        raise _bad("datetime", f"expected an instant or start/end, got {raw!r}")
+        raise BadRequestError.about("datetime", f"expected an instant or start/end, got {raw!r}")
     start = None if parts[0] in ("", "..") else _day(parts[0])
     end = None if parts[1] in ("", "..") else _day(parts[1])
     if start and end and start > end:
-        raise _bad("datetime", f"start lies after end in {raw!r}")
+        raise BadRequestError.about("datetime", f"start lies after end in {raw!r}")
     return start, end
 
 
@@ -122,7 +133,9 @@ def parse_sortby(raw: str, collection: Collection) -> tuple[tuple[str, bool], ..
         descending = part.startswith("-")
         name = part.lstrip("+-").strip()
         if name not in sortable:
-            raise _bad("sortby", f"cannot sort {collection.id} by {name!r}; sortables: {sortable}")
+            raise BadRequestError.about(
+                "sortby", f"cannot sort {collection.id} by {name!r}; sortables: {sortable}"
+            )
         keys.append((name, descending))
     return tuple(keys)
 
@@ -134,7 +147,7 @@ def _equals(params: Mapping[str, str], collection: Collection) -> dict[str, Any]
             try:
                 equals[name] = parse_field(spec, params[name])
             except ValueError as exc:
-                raise _bad(name, str(exc)) from None
+                raise BadRequestError.about(name, str(exc)) from None
     return equals
 
 
@@ -143,7 +156,9 @@ def parse(params: Mapping[str, str], collection: Collection) -> ItemQuery:
     known = set(COMMON) | set(FILTERING) | set(collection.fields)
     unknown = sorted(set(params) - known)
     if unknown:
-        raise _bad(unknown[0], f"unknown query parameter; allowed: {', '.join(sorted(known))}")
+        raise BadRequestError.about(
+            unknown[0], f"unknown query parameter; allowed: {', '.join(sorted(known))}"
+        )
     bbox_crs = crs_module.parse(params.get("bbox-crs"), "bbox-crs")
     filter_crs = crs_module.parse(params.get("filter-crs"), "filter-crs")
     raw_filter = params.get("filter")

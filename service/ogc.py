@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from service import crs as crs_module
-from service.collections import COLLECTIONS, Collection, geometry_format, property_schemas
+from service.collections import Collection, geometry_format, property_schemas
 from service.db.items import Extent, Row
 from service.pages import HIGHLIGHTABLE
+from service.validation import plain
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -136,17 +136,9 @@ def queryables(base: str, collection: Collection) -> dict[str, Any]:
     }
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def feature_json(row: Row) -> str:
     """One GeoJSON feature as text; the geometry text comes straight from PostGIS."""
-    properties = json.dumps(row.properties, default=_value, ensure_ascii=False)
+    properties = json.dumps(row.properties, default=plain, ensure_ascii=False)
     return f'{{"type":"Feature","id":{row.id},"geometry":{row.geometry},"properties":{properties}}}'
 
 
@@ -200,8 +192,3 @@ def feature_doc(base: str, collection: Collection, row: Row) -> str:
     """One feature with its links."""
     links = feature_links(base, collection, row.id)
     return feature_json(row)[:-1] + ',"links":' + json.dumps(links) + "}"
-
-
-def all_collections() -> list[Collection]:
-    """Every collection, in the order they are listed."""
-    return list(COLLECTIONS.values())

@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -113,6 +114,15 @@ def _pattern(regex: str, what: str) -> Callable[[Any], str]:
         return text
 
     return parse
+
+
+def plain(value: Any) -> Any:
+    """A stored value as JSON carries it: dates as ISO text, decimals as floats."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
 
 
 def as_text(value: Any) -> str:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from service.api.deps import SessionDep
 from service.api.ogc import base_url, collection_or_404
 from service.db import changes
-from service.errors import BadRequestError, Problem
+from service.errors import BadRequestError
 
 router = APIRouter(tags=["changes"])
 
@@ -32,9 +32,8 @@ def parse_since(value: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequestError(
-            [Problem("request", None, "since", f"expected a date or date-time, got {value!r}")],
-            "invalid since",
+        raise BadRequestError.about(
+            "since", f"expected a date or date-time, got {value!r}"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 

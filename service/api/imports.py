@@ -65,10 +65,6 @@ UPLOAD_SCHEMA = {
 PROBLEM = {"description": "Problem document", "content": {"application/problem+json": {}}}
 
 
-def _bad(field: str, message: str) -> BadRequestError:
-    return BadRequestError([Problem("import", None, field, message)], f"invalid {field}")
-
-
 def _too_large(limit: int) -> PayloadTooLargeError:
     message = f"larger than the import limit of {limit:,} bytes (BROADBAND_MAX_IMPORT_BYTES)"
     return PayloadTooLargeError([Problem("import", None, "file", message)], "file too large")
@@ -79,7 +75,7 @@ def _text(form: FormData, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _bad(name, "expected a text field, got a file")
+        raise BadRequestError.about(name, "expected a text field, got a file", layer="import")
     return value.strip() or None
 
 
@@ -119,16 +115,20 @@ def _boolean(value: str | None, name: str) -> bool:
         return True
     if value.lower() in ("false", "0", "no", "off"):
         return False
-    raise _bad(name, f"expected true or false, got {value!r}")
+    raise BadRequestError.about(name, f"expected true or false, got {value!r}", layer="import")
 
 
 def _request(form: FormData, path: Path, file_name: str, mapping: Mapping) -> ImportRequest:
     layer = _text(form, "layer")
     if layer not in IMPORTABLE:
-        raise _bad("layer", f"expected one of {', '.join(IMPORTABLE)}, got {layer!r}")
+        raise BadRequestError.about(
+            "layer", f"expected one of {', '.join(IMPORTABLE)}, got {layer!r}", layer="import"
+        )
     match_value = _text(form, "match") or Match.NAME.value
     if match_value not in [m.value for m in Match]:
-        raise _bad("match", f"expected name or external_id, got {match_value!r}")
+        raise BadRequestError.about(
+            "match", f"expected name or external_id, got {match_value!r}", layer="import"
+        )
     return ImportRequest(
         path=path,
         layer=layer,
@@ -190,12 +190,16 @@ async def create_import(
     if re.fullmatch(r"[0-9]{1,30}", declared) and int(declared) > limit + 100_000:
         raise _too_large(limit)  # before a byte of the body is read
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise _bad("body", "expected multipart/form-data with a `file` and a `layer` field")
+        raise BadRequestError.about(
+            "body", "expected multipart/form-data with a `file` and a `layer` field", layer="import"
+        )
     counted = Request(request.scope, _limited(request.receive, limit + 100_000))
     async with counted.form(max_files=2, max_fields=len(FORM_FIELDS)) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise _bad("file", "attach the delivery as the multipart field `file`")
+            raise BadRequestError.about(
+                "file", "attach the delivery as the multipart field `file`", layer="import"
+            )
         with tempfile.TemporaryDirectory(prefix="broadband-import-") as folder:
             path = await _save(upload, Path(folder), limit)
             mapping = Mapping()

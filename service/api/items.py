@@ -93,10 +93,7 @@ BodyDep = Annotated[bytes, Depends(limited_body)]
 def _only(request: Request, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:
-        raise BadRequestError(
-            [Problem("request", None, unknown[0], f"unknown query parameter; allowed: {allowed}")],
-            f"invalid {unknown[0]}",
-        )
+        raise BadRequestError.about(unknown[0], f"unknown query parameter; allowed: {allowed}")
 
 
 def _feature_table(collection: Collection, rows: list[items.Row], base: str) -> html.Table:

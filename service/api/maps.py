@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service import pages
 from service.api.deps import SessionDep, SettingsDep
+from service.api.negotiation import etag, not_modified
 from service.db.coverage import data_version
 from service.maps import MapOptions
 from service.settings import Settings
@@ -50,15 +50,15 @@ def _page(
     as_of: dt.date | None,
 ) -> Response:
     key = (request.url.path, options, ags, as_of, data_version(session))
-    etag = '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:32] + '"'
+    tag = etag(key)
     headers = {
-        "ETag": etag,
+        "ETag": tag,
         "Cache-Control": "no-cache",
         "Content-Security-Policy": content_security_policy(settings),
         "X-Content-Type-Options": "nosniff",
     }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
+    if (cached := not_modified(request, tag, headers)) is not None:
+        return cached
     body = request.app.state.cache.get_or_compute(
         key, lambda: pages.map_page(session, ags, as_of, options)
     )

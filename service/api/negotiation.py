@@ -8,7 +8,7 @@ from collections.abc import Hashable
 from fastapi import Request
 from fastapi.responses import Response
 
-from service.errors import BadRequestError, Problem
+from service.errors import BadRequestError
 
 FORMATS = ("json", "html")
 
@@ -19,7 +19,7 @@ def output_format(request: Request, allowed: tuple[str, ...] = FORMATS) -> str:
     if f is not None:
         if f not in allowed:
             message = f"unknown format {f!r}; allowed: {', '.join(allowed)}"
-            raise BadRequestError([Problem("request", None, "f", message)], "invalid f")
+            raise BadRequestError.about("f", message)
         return f
     return "html" if request.headers.get("accept", "").startswith("text/html") else "json"
 

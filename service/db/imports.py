@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import shapely
@@ -12,18 +11,16 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.db.editing import SAME_GEOMETRY_M
 from service.db.loading import ewkb, stage
 from service.db.models import Import
 from service.errors import ConflictError, NotFoundError, Problem
 from service.importing import ImportRequest, Match, key_columns, key_of
 from service.package import LAYERS, FieldType
-from service.validation import Feature
+from service.validation import Feature, plain
 
 PREVIEW_DAYS = 7
 """An uncommitted preview is discarded after this many days (it holds the whole delivery)."""
-
-SAME_GEOMETRY_M = 0.01
-"""Geometries closer than 1 cm count as unchanged (a reprojected delivery never matches exactly)."""
 
 
 def current_rows(
@@ -56,14 +53,6 @@ def fingerprint(session: Session, layer: str, municipality_id: int) -> str:
     return value
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
 def _label(layer: str, values: dict[str, Any]) -> str:
     return " ".join(
         str(values[name]) for name in LAYERS[layer].label if values.get(name) is not None
@@ -88,9 +77,9 @@ def _diff(
     changed, unchanged = [], 0
     for row in matched:
         differing = {
-            f: {"old": _plain(row[f"old_{f}"]), "new": _plain(row[f"new_{f}"])}
+            f: {"old": plain(row[f"old_{f}"]), "new": plain(row[f"new_{f}"])}
             for f in fields
-            if _plain(row[f"old_{f}"]) != _plain(row[f"new_{f}"])
+            if plain(row[f"old_{f}"]) != plain(row[f"new_{f}"])
         }
         moved = float(row["moved"]) > SAME_GEOMETRY_M
         if not differing and not moved:
@@ -124,7 +113,7 @@ def _diff(
     ).mappings()
     return {
         "added": [
-            {"feature": _label(layer, dict(r)), "properties": {f: _plain(r[f]) for f in fields}}
+            {"feature": _label(layer, dict(r)), "properties": {f: plain(r[f]) for f in fields}}
             for r in added
         ],
         "changed": changed,
@@ -147,7 +136,7 @@ def _stored_features(features: list[Feature]) -> list[dict[str, Any]]:
     return [
         {
             "label": f.label,
-            "properties": {k: _plain(v) for k, v in f.properties.items()},
+            "properties": {k: plain(v) for k, v in f.properties.items()},
             "geom": ewkb(f.geometry),
         }
         for f in features
