@@ -44,13 +44,13 @@ import uvicorn
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from service import figures
-from service.coverage import RANK
+from service.core.settings import Settings
+from service.core.vocabulary import Connection, Funding, Kind, Status
+from service.coverage import figures
+from service.coverage.rules import RANK
 from service.db import schema
 from service.db.engine import make_engine, make_sessionmaker
 from service.main import create_app
-from service.settings import Settings
-from service.vocabulary import Connection, Funding, Kind, Status
 
 AGS = "09999999"
 NAME = "Benchmarkstadt"

@@ -19,12 +19,12 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.core.settings import Settings
 from service.db.engine import make_engine, set_actor
-from service.db.loading import load_package
 from service.db.models import FEATURE_TABLES, SRID
-from service.seeding import prepare
-from service.settings import Settings
-from service.validation import Package
+from service.packages.queries import load_package
+from service.packages.seeding import prepare
+from service.packages.validation import Package
 
 CHILD_TABLES = [table for table in FEATURE_TABLES if table != "municipality"]
 

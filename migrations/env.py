@@ -6,8 +6,8 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, create_engine, pool
 
+from service.core.settings import Settings
 from service.db.models import Base
-from service.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata

@@ -10,21 +10,19 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import (
-    changes,
-    coverage,
-    exports,
-    health,
-    imports,
-    items,
-    lookup,
-    maps,
-    ogc,
-    problems,
-)
-from service.cache import VersionedCache
+from service.core.cache import VersionedCache
+from service.core.settings import Settings
+from service.coverage import routes as coverage
 from service.db.engine import make_engine, make_sessionmaker
-from service.settings import Settings
+from service.features import change_routes as changes
+from service.features import item_routes as items
+from service.features import routes as ogc
+from service.maps import routes as maps
+from service.ops import routes as health
+from service.packages import export_routes as exports
+from service.packages import routes as imports
+from service.search import routes as lookup
+from service.web import problems
 
 STATIC_DIR = Path(__file__).parent / "static"
 

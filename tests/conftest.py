@@ -15,14 +15,14 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.collections import Role
+from service.auth import queries as token_store
+from service.core.settings import DEFAULT_PACKAGE, Settings
 from service.db import schema
-from service.db import tokens as token_store
-from service.db.diff import LayerDiff
 from service.db.engine import make_engine, make_sessionmaker, set_actor, transaction
+from service.layers import Role
 from service.main import create_app
-from service.seeding import seed
-from service.settings import DEFAULT_PACKAGE, Settings
+from service.packages.diff import LayerDiff
+from service.packages.seeding import seed
 from tests.pgcluster import TemporaryCluster
 
 

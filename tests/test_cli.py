@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.core.settings import DEFAULT_PACKAGE, Settings
 from service.db import schema
-from service.settings import DEFAULT_PACKAGE, Settings
 from tests.conftest import snapshot
 
 runner = CliRunner()

@@ -21,10 +21,10 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service import figures
-from service.coverage import Breakdown, share_pct, step_dates
-from service.db.loading import ewkb
-from service.errors import InvalidDataError, NotFoundError
+from service.core.errors import InvalidDataError, NotFoundError
+from service.coverage import figures
+from service.coverage.rules import Breakdown, share_pct, step_dates
+from service.db.state import ewkb
 
 X0, Y0 = 370000, 5750000
 AGS = "09999998"

@@ -9,10 +9,11 @@ from shapely.geometry import MultiPolygon, Point, box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service import coverage_frame, figures
-from service.coverage import AddressFigure, Breakdown
-from service.db.loading import ewkb
-from service.vocabulary import Kind, Status
+from service.core.vocabulary import Kind, Status
+from service.coverage import figures
+from service.coverage import frame as coverage_frame
+from service.coverage.rules import AddressFigure, Breakdown
+from service.db.state import ewkb
 
 CRS = "EPSG:25832"
 

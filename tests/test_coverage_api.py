@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.reports import UNIT_HEADERS
+from service.coverage.reports import UNIT_HEADERS
 
 UNIT_KEYS = {"name", "as_of", "addresses", "method"}
 FIGURE_KEYS = {"numerator", "denominator", "share_pct", "by_status"}

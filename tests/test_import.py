@@ -15,15 +15,15 @@ from shapely.geometry import Point
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import deliveries
-from service.db.exports import package_frames
-from service.errors import ConflictError, InvalidDataError
-from service.exports import ExportFormat, write_package
-from service.importing import ImportRequest, Match, check_delivery
-from service.mapping import Mapping
-from service.seeding import seed
-from service.settings import DEFAULT_PACKAGE
-from service.sources import ReadOptions
+from service.core.errors import ConflictError, InvalidDataError
+from service.core.settings import DEFAULT_PACKAGE
+from service.packages import deliveries
+from service.packages.columns import Mapping
+from service.packages.export_queries import package_frames
+from service.packages.exports import ExportFormat, write_package
+from service.packages.importing import ImportRequest, Match, check_delivery
+from service.packages.seeding import seed
+from service.packages.sources import ReadOptions
 from tests.conftest import snapshot
 
 LAYERS = ("districts", "areas", "hamlets", "schools", "addresses")

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.db.exports import package_frames
+from service.core.settings import DEFAULT_PACKAGE, Settings
 from service.main import create_app
-from service.seeding import seed
-from service.settings import DEFAULT_PACKAGE, Settings
+from service.packages.export_queries import package_frames
+from service.packages.seeding import seed
 from tests.conftest import snapshot
 
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from service.errors import InvalidDataError
-from service.lookup import AddressQuery, normalise_street, parse_query
+from service.core.errors import InvalidDataError
+from service.search.parsing import AddressQuery, normalise_street, parse_query
 
 
 @pytest.mark.parametrize(

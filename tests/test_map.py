@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from service.coverage import AddressFigure, Unit
+from service.core.settings import Settings
+from service.coverage.rules import AddressFigure, Unit
 from service.main import create_app
-from service.maps import MapOptions, build_map
-from service.settings import Settings
+from service.maps.webmap import MapOptions, build_map
 
 GZIP_BUDGET = 300 * 1024
 

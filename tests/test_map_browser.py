@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.settings import PROJECT_ROOT
+from service.core.settings import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

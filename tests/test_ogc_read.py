@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point, box, shape
 from sqlalchemy import Engine, text
 
-from service.vocabulary import Status, values
+from service.core.vocabulary import Status, values
 
 COLLECTIONS = ["municipality", "districts", "areas", "hamlets", "schools", "addresses"]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

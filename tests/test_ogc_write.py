@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.collections import Role
-from service.db import tokens as token_store
+from service.auth import queries as token_store
 from service.db.engine import transaction
+from service.layers import Role
 from tests.conftest import snapshot
 
 URL = "/collections/areas/items"

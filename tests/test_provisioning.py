@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from service.errors import ProvisioningError
-from service.provisioning import (
+from service.core.errors import ProvisioningError
+from service.core.settings import PROJECT_ROOT, Settings
+from service.ops.provisioning import (
     Cluster,
     check_external,
     db_up,
@@ -22,7 +23,6 @@ from service.provisioning import (
     run_sql,
     write_env_file,
 )
-from service.settings import PROJECT_ROOT, Settings
 
 ENV_FILE = PROJECT_ROOT / ".env"
 local_only = pytest.mark.skipif(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from service.core.settings import Settings
 from service.db import schema
 from service.main import create_app
-from service.settings import Settings
 from tests.pgcluster import TemporaryCluster
 
 

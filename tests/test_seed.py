@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.diff import LayerDiff
-from service.errors import InvalidDataError
-from service.seeding import seed
-from service.settings import DEFAULT_PACKAGE
+from service.core.errors import InvalidDataError
+from service.core.settings import DEFAULT_PACKAGE
+from service.packages.diff import LayerDiff
+from service.packages.seeding import seed
 from tests.conftest import snapshot
 
 COMMERCIAL_FUNDED = {

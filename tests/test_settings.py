@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from service.errors import ConfigurationError
-from service.settings import Settings
+from service.core.errors import ConfigurationError
+from service.core.settings import Settings
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from service.errors import InvalidDataError
-from service.package import LAYERS, FieldSpec, FieldType, RawPackage
-from service.validation import check_geometry, check_layer, parse_field, validate_package
-from service.vocabulary import Status
+from service.core.errors import InvalidDataError
+from service.core.vocabulary import Status
+from service.packages.format import LAYERS, FieldSpec, FieldType, RawPackage
+from service.packages.validation import check_geometry, check_layer, parse_field, validate_package
 
 TOWN = box(370000, 5750000, 372000, 5752000)
 CRS = "EPSG:25832"

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.errors import DatabaseUnavailableError
-from service.settings import Settings
+from service.core.errors import DatabaseUnavailableError
+from service.core.settings import Settings
 
 
 def make_engine(settings: Settings) -> Engine:

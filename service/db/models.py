@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from service.vocabulary import Connection, Funding, Kind, Status, values
+from service.core.vocabulary import Connection, Funding, Kind, Status, values
 
 SRID = 25832
 

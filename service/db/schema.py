@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.settings import PROJECT_ROOT
+from service.core.settings import PROJECT_ROOT
 
 
 def alembic_config(url: str | None = None) -> Config:

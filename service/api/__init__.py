@@ -1,1 +1,0 @@
-"""HTTP layer: routers parse, call the domain, serialise; nothing else."""

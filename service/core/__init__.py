@@ -1,0 +1,1 @@
+"""What every capability needs: settings, errors, vocabulary, CRS, cache, logging."""

@@ -1,0 +1,95 @@
+"""One settings class, so every knob is named, typed and documented in a single place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.core.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PACKAGE = PROJECT_ROOT / "geodata" / "coesfeld"
+BASEMAP_DE = (
+    "https://sgx.geodatenzentrum.de/wmts_basemapde/tile/1.0.0/de_basemapde_web_raster_farbe/"
+    "default/GLOBAL_WEBMERCATOR/{z}/{y}/{x}.png"
+)
+BASEMAP_DE_ATTRIBUTION = (
+    'Karte: <a href="https://basemap.de">basemap.de</a> / © GeoBasis-DE / BKG (2025) CC BY 4.0'
+)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept `postgres://` and `postgresql://` spellings; use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Service configuration from `BROADBAND_*` variables (and plain `DATABASE_URL`), or `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BROADBAND_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "BROADBAND_DATABASE_URL"),
+        description="SQLAlchemy URL of the PostGIS database; `broadband db up` writes one to .env.",
+    )
+    test_database_url: str | None = Field(
+        default=None,
+        description="Database the tests may wipe; default `<database>_test` on the same server.",
+    )
+    environment: str = Field(default="development", description="development or production")
+    default_package: Path = Field(
+        default=DEFAULT_PACKAGE, description="Data package `broadband seed` loads without a path."
+    )
+    basemap_url: str = Field(
+        default=BASEMAP_DE,
+        description="XYZ tile URL of the basemap (the only outside request); `none`: none",
+    )
+    basemap_attribution: str = Field(default=BASEMAP_DE_ATTRIBUTION)
+    frame_ancestors: str = Field(
+        default="'self'",
+        description="Who may embed the map in an iframe (CSP frame-ancestors), e.g. "
+        "`'self' https://www.coesfeld.de`",
+    )
+    static_dir: Path = Field(
+        default=PROJECT_ROOT / "node_modules",
+        description="Where `npm ci` put the front-end packages the service serves under /static",
+    )
+    max_body_bytes: int = Field(
+        default=10_000_000, ge=1_000, description="Largest request body accepted (413 above)"
+    )
+    max_import_bytes: int = Field(
+        default=200_000_000, ge=1_000, description="Largest delivery `import` accepts (413 above)"
+    )
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_connect_timeout_s: int = Field(default=3, ge=1, le=60)
+
+    @field_validator("database_url", "test_database_url")
+    @classmethod
+    def _driver(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else value
+
+    @property
+    def basemap(self) -> str | None:
+        """The tile URL, or None when the basemap is switched off."""
+        return None if self.basemap_url.strip().lower() in {"", "none"} else self.basemap_url
+
+    def require_database_url(self) -> str:
+        """Return the database URL or explain how to get one."""
+        if not self.database_url:
+            raise ConfigurationError(
+                "DATABASE_URL is not set: run `broadband db up` (writes it to .env) "
+                "or point DATABASE_URL at an existing PostGIS database"
+            )
+        return self.database_url

@@ -1,0 +1,91 @@
+"""Coverage figures as JSON-ready dicts and as CSV a German spreadsheet opens correctly."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from typing import Any
+
+from service.core.vocabulary import GERMAN_LABELS
+from service.coverage.rules import NONE, STATUS_ORDER, AddressFigure, Summary, TimelinePoint, Unit
+
+BOM = "\ufeff"
+STATUS_HEADERS = [
+    "ohne Ausbaugebiet" if status == NONE else GERMAN_LABELS[status] for status in STATUS_ORDER
+]
+UNIT_HEADERS = [
+    "Einheit",
+    "Stand",
+    "Adressen",
+    "davon erschlossen",
+    "Anteil erschlossen (%)",
+    *STATUS_HEADERS,
+]
+
+
+def unit_json(unit: Unit) -> dict[str, Any]:
+    """The unit object clients rely on: name, as_of, addresses{numerator, …}, method."""
+    return asdict(unit)
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    """The municipality unit plus area, school and reference figures."""
+    return {
+        **unit_json(summary.unit),
+        "areas": [asdict(area) for area in summary.areas],
+        "schools": asdict(summary.schools),
+        "reference": [asdict(figure) for figure in summary.reference],
+    }
+
+
+def timeline_json(points: list[TimelinePoint]) -> list[dict[str, Any]]:
+    """One object per date, with the same `addresses` object as a unit."""
+    return [asdict(point) for point in points]
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+def _figure_cells(figure: AddressFigure) -> list[str]:
+    counts = [str(figure.by_status[status]) for status in STATUS_ORDER]
+    return [str(figure.denominator), str(figure.numerator), _decimal(figure.share_pct), *counts]
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return BOM + buffer.getvalue()
+
+
+def units_csv(units: list[Unit]) -> str:
+    """Semicolons and decimal commas, UTF-8 with BOM: what German Excel and LibreOffice expect."""
+    rows = [[u.name, u.as_of.isoformat(), *_figure_cells(u.addresses)] for u in units]
+    return _csv(UNIT_HEADERS, rows)
+
+
+def timeline_csv(points: list[TimelinePoint]) -> str:
+    """The timeline as CSV, one row per date."""
+    header = ["Stand", *UNIT_HEADERS[2:]]
+    return _csv(header, [[p.as_of.isoformat(), *_figure_cells(p.addresses)] for p in points])
+
+
+def units_geojson(units: list[Unit], outlines: dict[str, object]) -> dict[str, Any]:
+    """A FeatureCollection with flat properties, ready for a choropleth in QGIS or geopandas."""
+    features = []
+    for unit in units:
+        figure = unit.addresses
+        properties: dict[str, Any] = {
+            "name": unit.name,
+            "as_of": unit.as_of.isoformat(),
+            "numerator": figure.numerator,
+            "denominator": figure.denominator,
+            "share_pct": figure.share_pct,
+            **figure.by_status,
+        }
+        geometry = outlines.get(unit.name)
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,124 @@
+"""Coverage figures over HTTP: JSON by default, `?f=csv` for spreadsheets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+
+from service.coverage import figures, reports
+from service.coverage.rules import Breakdown
+from service.db.state import data_version
+from service.web.deps import SessionDep
+
+router = APIRouter(prefix="/coverage", tags=["coverage"])
+
+AsOf = Annotated[
+    dt.date | None,
+    Query(description="Evaluate every feature in the version valid on this date (default today)"),
+]
+Ags = Annotated[str | None, Query(description="Municipality key; needed when several are loaded")]
+Format = Annotated[Literal["json", "csv"], Query(alias="f", description="json or csv")]
+UnitFormat = Annotated[
+    Literal["json", "csv", "geojson"],
+    Query(alias="f", description="json, csv, or geojson (districts and hamlets: with outlines)"),
+]
+GEOJSON_TYPE = "application/geo+json"
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def _cached(
+    request: Request, session: SessionDep, params: tuple[Any, ...], compute: Callable[[], Any]
+) -> Any:
+    """Reuse the answer while the data is unchanged; a committed change makes a new key.
+
+    The key holds the parsed parameters only, so unknown or reordered ones cannot multiply it.
+    """
+    key = (request.url.path, params, data_version(session))
+    return request.app.state.cache.get_or_compute(key, compute)
+
+
+def _json(data: Any) -> Response:
+    return JSONResponse(jsonable_encoder(data))
+
+
+def _csv(body: str, name: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    return Response(body, media_type=CSV_TYPE, headers=headers)
+
+
+@router.get("", summary="Municipality summary: address, area, school and reference figures")
+def coverage_summary(
+    request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
+) -> Response:
+    """The headline figure with everything behind it."""
+    summary = _cached(request, session, (ags, as_of), lambda: figures.summary(session, ags, as_of))
+    if f == "csv":
+        return _csv(reports.units_csv([summary.unit]), "abdeckung")
+    return _json(reports.summary_json(summary))
+
+
+def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
+    """One route per breakdown; they differ only in the unit they count by."""
+
+    def route(
+        request: Request,
+        session: SessionDep,
+        as_of: AsOf = None,
+        ags: Ags = None,
+        f: UnitFormat = "json",
+    ) -> Response:
+        found = _cached(
+            request, session, (ags, as_of), lambda: figures.units(session, breakdown, ags, as_of)
+        )
+        if f == "csv":
+            return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
+        if f == "geojson":
+            outlines = figures.unit_outlines(session, breakdown, ags)
+            body = jsonable_encoder(reports.units_geojson(found, outlines))
+            return JSONResponse(body, media_type=GEOJSON_TYPE)
+        return _json([reports.unit_json(unit) for unit in found])
+
+    return route
+
+
+for _path, _breakdown, _summary in (
+    ("districts", Breakdown.DISTRICT, "Address coverage per district (Ortsteil)"),
+    ("hamlets", Breakdown.HAMLET, "Address coverage per hamlet that had a version by then"),
+    ("kinds", Breakdown.KIND, "Address coverage per kind of expansion area"),
+    ("providers", Breakdown.PROVIDER, "Share of all addresses in each provider's connected areas"),
+):
+    router.add_api_route(
+        f"/{_path}",
+        _breakdown_route(_breakdown),
+        methods=["GET"],
+        summary=_summary,
+        name=f"coverage_{_path}",
+        description="A JSON array of unit objects; `f=geojson` adds outlines (districts, hamlets).",
+    )
+
+
+@router.get("/timeline", summary="The municipality's address coverage over time")
+def coverage_timeline(
+    request: Request,
+    session: SessionDep,
+    start: Annotated[dt.date, Query(alias="from", description="First date")] = dt.date(2018, 1, 1),
+    end: Annotated[dt.date | None, Query(alias="to", description="Last date (today)")] = None,
+    step: Annotated[Literal["month", "quarter", "year"], Query()] = "month",
+    ags: Ags = None,
+    f: Format = "json",
+) -> Response:
+    """One point per step, for a progress chart."""
+    points = _cached(
+        request,
+        session,
+        (ags, start, end, step),
+        lambda: figures.timeline(session, ags, start, end, step),
+    )
+    if f == "csv":
+        return _csv(reports.timeline_csv(points), "abdeckung-verlauf")
+    return _json(reports.timeline_json(points))

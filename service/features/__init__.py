@@ -1,0 +1,1 @@
+"""OGC API Features: parsing queries, documents, checks of written features, SQL, routes."""

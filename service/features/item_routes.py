@@ -1,0 +1,417 @@
+"""Features of each collection: read with Parts 1–3 parameters, write with Part 4 (If-Match)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import geopandas as gpd
+import shapely
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from service.auth.dependencies import PrincipalDep
+from service.auth.tokens import Principal, authorize
+from service.core import crs as crs_module
+from service.core.errors import (
+    BadRequestError,
+    MethodNotAllowedError,
+    PayloadTooLargeError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+    Problem,
+    UnsupportedMediaTypeError,
+)
+from service.db import state
+from service.db.engine import transaction
+from service.db.state import data_version, today
+from service.features import checks as editing
+from service.features import documents as ogc
+from service.features import html, openapi
+from service.features import queries as items
+from service.features import query as itemquery
+from service.features import write_queries as store
+from service.features.routes import base_url, collection_or_404
+from service.layers import COLLECTIONS, Collection
+from service.packages import exports
+from service.web.deps import SessionDep, SettingsDep
+from service.web.negotiation import etag, negotiated, not_modified, output_format, tags, wants_html
+
+router = APIRouter(tags=["OGC API Features"])
+
+
+def item_etag(
+    collection: Collection, feature_id: int, version: int, representation: str = ""
+) -> str:
+    """Changes exactly when the stored feature does (a trigger bumps the row version).
+
+    Each representation (another CRS, HTML) has its own tag, `"<version tag>-<representation>"`,
+    so a cache never gets a 304 for coordinates in another CRS; If-Match accepts any of them.
+    """
+    tag = etag(("feature", collection.id, feature_id, version))
+    return tag if not representation else f'{tag[:-1]}-{representation}"'
+
+
+def _representation(target: crs_module.Crs, as_html: bool) -> str:
+    if as_html:
+        return "html"
+    return (
+        "" if target == crs_module.DEFAULT else str(target.srid) + ("n" if target.lat_first else "")
+    )
+
+
+async def limited_body(request: Request, settings: SettingsDep) -> bytes:
+    """The request body, refused with 413 as soon as it passes the configured limit."""
+    limit = settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    too_large = PayloadTooLargeError(
+        [Problem("request", None, "body", f"larger than the limit of {limit:,} bytes")],
+        "body too large",
+    )
+    if re.fullmatch(r"[0-9]{1,30}", declared) and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+BodyDep = Annotated[bytes, Depends(limited_body)]
+
+
+def _only(request: Request, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise BadRequestError.about(unknown[0], f"unknown query parameter; allowed: {allowed}")
+
+
+def _feature_table(collection: Collection, rows: list[items.Row], base: str) -> html.Table:
+    names = list(collection.fields)
+    url = f"{base}/collections/{collection.id}/items"
+    body = [
+        [html.Cell(row.id, f"{url}/{row.id}?f=html")]
+        + [html.Cell(_text(row.properties[name])) for name in names]
+        for row in rows
+    ]
+    return html.Table(["id", *names], body)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+ITEM_FORMATS = ("json", "html", "csv", "gpkg")
+
+
+def _file(
+    collection: Collection, rows: list[items.Row], target: crs_module.Crs, fmt: str
+) -> tuple[bytes, str]:
+    """A page as CSV (EWKT geometry) or GeoPackage, for spreadsheets and desktop GIS."""
+    frame = gpd.GeoDataFrame(
+        [{"id": row.id, **row.properties} for row in rows],
+        geometry=[shapely.from_geojson(row.geometry) for row in rows],
+        crs=f"EPSG:{target.srid}",
+    )
+    if fmt == "csv":
+        return exports.csv_text(frame, target.srid).encode("utf-8"), "text/csv; charset=utf-8"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{collection.id}.gpkg"
+        exports.write_package({collection.id: frame}, exports.ExportFormat.GPKG, path)
+        return path.read_bytes(), "application/geopackage+sqlite3"
+
+
+def _items_route(collection: Collection) -> Callable[..., Response]:
+    def get_items(request: Request, session: SessionDep) -> Response:
+        fmt = output_format(request, ITEM_FORMATS)
+        as_html = fmt == "html"
+        query = itemquery.parse(request.query_params, collection)
+        if fmt in ("csv", "gpkg"):  # files keep x/y (east, north) order whatever the CRS says
+            query = replace(query, crs=replace(query.crs, lat_first=False))
+        tag = etag(
+            (
+                "items",
+                collection.id,
+                sorted(request.query_params.multi_items()),
+                data_version(session),
+                fmt,
+            )
+        )
+        headers = negotiated(
+            {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": query.crs.header}
+        )
+        if (cached := not_modified(request, tag, headers)) is not None:
+            return cached
+        page = items.page(session, collection, query)
+        url = f"{base_url(request)}/collections/{collection.id}/items"
+        params = dict(request.query_params)
+        params.pop("f", None)
+        links = ogc.page_links(url, params, query.offset, query.limit, len(page.rows), page.matched)
+        if fmt in ("csv", "gpkg"):
+            content, media_type = _file(collection, page.rows, query.crs, fmt)
+            headers["Content-Disposition"] = f'attachment; filename="{collection.id}.{fmt}"'
+            file_links = ogc.page_links(
+                url, {**params, "f": fmt}, query.offset, query.limit, len(page.rows), page.matched
+            )
+            following = [x["href"] for x in file_links if x["rel"] == "next"]
+            if following:
+                headers["Link"] = f'<{following[0]}>; rel="next"'
+            return Response(content, media_type=media_type, headers=headers)
+        if as_html:
+            facts = [("features matched", page.matched), ("shown", len(page.rows))]
+            view = html.Page(
+                f"{collection.title}: features",
+                collection.description,
+                facts,
+                _feature_table(collection, page.rows, base_url(request)),
+                [x for x in links if x["rel"] in ("next", "prev")],
+            )
+            return HTMLResponse(html.render(view, base_url(request)), headers=headers)
+        body = ogc.feature_collection(page.rows, page.matched, links)
+        return Response(body, media_type=ogc.GEOJSON, headers=headers)
+
+    return get_items
+
+
+def _item_route(collection: Collection) -> Callable[..., Response]:
+    def get_item(request: Request, session: SessionDep, feature_id: str) -> Response:
+        _only(request, ("f", "crs"))
+        as_html = wants_html(request)
+        target = crs_module.parse(request.query_params.get("crs"), "crs")
+        row = items.one(session, collection, items.parse_id(collection, feature_id), target)
+        tag = item_etag(collection, row.id, row.version, _representation(target, as_html))
+        headers = negotiated(
+            {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": target.header}
+        )
+        if (cached := not_modified(request, tag, headers)) is not None:
+            return cached
+        base = base_url(request)
+        if as_html:
+            facts = [(name, _text(value)) for name, value in row.properties.items()]
+            links = ogc.feature_links(base, collection, row.id)
+            view = html.Page(f"{collection.title} #{row.id}", None, facts, links=links)
+            return HTMLResponse(html.render(view, base), headers=headers)
+        body = ogc.feature_doc(base, collection, row)
+        return Response(body, media_type=ogc.GEOJSON, headers=headers)
+
+    return get_item
+
+
+def _written(request: Request, collection: Collection, row: items.Row, status: int) -> Response:
+    headers = {
+        "ETag": item_etag(collection, row.id, row.version),
+        "Content-Crs": crs_module.DEFAULT.header,
+    }
+    if status == 201:
+        headers["Location"] = f"{base_url(request)}/collections/{collection.id}/items/{row.id}"
+    body = ogc.feature_doc(base_url(request), collection, row)
+    return Response(body, status_code=status, media_type=ogc.GEOJSON, headers=headers)
+
+
+BODY_TYPES = {
+    "create": ("application/geo+json", "application/json"),
+    "put": ("application/geo+json", "application/json"),
+    "patch": ("application/merge-patch+json", "application/json"),
+}
+
+
+def _content_type(request: Request, operation: str) -> None:
+    """A PUT body is a whole feature, a PATCH body a merge patch: the type says which is meant."""
+    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if declared not in BODY_TYPES[operation]:
+        raise UnsupportedMediaTypeError(
+            f"{operation.upper() if operation != 'create' else 'POST'} reads "
+            f"{' or '.join(BODY_TYPES[operation])}, not {declared or 'a body without Content-Type'}"
+        )
+
+
+def _content_crs(request: Request) -> crs_module.Crs:
+    return crs_module.parse(request.headers.get("content-crs"), "Content-Crs")
+
+
+def _if_match(request: Request, collection: Collection, feature_id: int) -> str:
+    header = request.headers.get("if-match")
+    if not header or any(tag.removeprefix("W/") == "*" for tag in tags(header)):
+        raise PreconditionRequiredError(
+            f"{collection.id} #{feature_id}: send If-Match with the ETag you read "
+            "(not `*`), so that no one else's edit is overwritten"
+        )
+    return header
+
+
+def _check_version(
+    header: str, collection: Collection, feature_id: int, current: store.Current
+) -> None:
+    current_tag = item_etag(collection, feature_id, current.version)
+    # Strong comparison (RFC 9110): weak tags never match; any representation's tag does.
+    if not any(
+        tag == current_tag or tag.startswith(current_tag[:-1] + "-") for tag in tags(header)
+    ):
+        raise PreconditionFailedError(
+            f"{collection.id} #{feature_id} changed since you read it (now version "
+            f"{current.version}); read it again and reapply your change"
+        )
+
+
+def _create_route(collection: Collection) -> Callable[..., Response]:
+    def create(request: Request, principal: PrincipalDep, body: BodyDep) -> Response:
+        authorize(principal, collection)
+        _only(request, ())
+        _content_type(request, "create")
+        document = editing.load_json(body, collection.id)
+        label = _label(document)
+        draft = editing.check(document, collection, label, _content_crs(request))
+        with transaction(request.app.state.sessionmaker, principal.name) as session:
+            boundary = state.boundary_for(session, draft.geometry, None)
+            editing.check_inside(draft, collection, label, boundary.geometry, boundary.name)
+            new_id = store.create(session, collection, draft, boundary.id)
+            row = items.one(session, collection, new_id, crs_module.DEFAULT)
+        return _written(request, collection, row, 201)
+
+    return create
+
+
+def _label(document: Any, feature_id: int | None = None) -> str:
+    name = None
+    if isinstance(document, dict) and isinstance(document.get("properties"), dict):
+        name = document["properties"].get("name")
+    where = "new feature" if feature_id is None else f"#{feature_id}"
+    return f"{where} {name!r}" if isinstance(name, str) else where
+
+
+def _change_route(collection: Collection, patch: bool) -> Callable[..., Response]:
+    def change(
+        request: Request, principal: PrincipalDep, body: BodyDep, feature_id: str
+    ) -> Response:
+        authorize(principal, collection)
+        _only(request, ())
+        fid = items.parse_id(collection, feature_id)
+        header = _if_match(request, collection, fid)
+        _content_type(request, "patch" if patch else "put")
+        document = editing.load_json(body, collection.id)
+        content_crs = _content_crs(request)
+        with transaction(request.app.state.sessionmaker, principal.name) as session:
+            current = store.lock(session, collection, fid)
+            _check_version(header, collection, fid, current)
+            if patch:
+                document = _merged(document, current, collection, fid)
+            draft = editing.check(
+                document,
+                collection,
+                _label(document, fid),
+                content_crs,
+                geometry_required=not patch,
+            )
+            boundary = state.boundary_for(session, None, current.municipality_id)
+            editing.check_inside(
+                draft, collection, _label(document, fid), boundary.geometry, boundary.name
+            )
+            properties = editing.dated_status(
+                collection, current.properties, draft.properties, today(session)
+            )
+            store.replace(session, collection, current, fid, properties, draft.geometry)
+            row = items.one(session, collection, fid, crs_module.DEFAULT)
+        return _written(request, collection, row, 200)
+
+    return change
+
+
+def _merged(patch: Any, current: store.Current, collection: Collection, fid: int) -> Any:
+    """Apply a JSON merge patch to the stored feature's properties (and maybe its geometry)."""
+    if not isinstance(patch, dict):
+        raise BadRequestError(
+            [Problem(collection.id, f"#{fid}", None, "a merge patch must be a JSON object")],
+            "invalid merge patch",
+        )
+    properties = patch.get("properties", {})
+    if properties is not None and not isinstance(properties, dict):
+        raise BadRequestError(
+            [Problem(collection.id, f"#{fid}", "properties", "expected a JSON object")],
+            "invalid merge patch",
+        )
+    merged = editing.merge_patch(editing.json_values(current.properties), properties or {})
+    document: dict[str, Any] = {"type": "Feature", "properties": merged}
+    if "geometry" in patch:
+        document["geometry"] = patch["geometry"]
+    return document
+
+
+def _delete_route(collection: Collection) -> Callable[..., Response]:
+    def delete(request: Request, principal: PrincipalDep, feature_id: str) -> Response:
+        authorize(principal, collection)
+        _only(request, ())
+        fid = items.parse_id(collection, feature_id)
+        header = _if_match(request, collection, fid)
+        with transaction(request.app.state.sessionmaker, principal.name) as session:
+            current = store.lock(session, collection, fid)
+            _check_version(header, collection, fid, current)
+            store.remove(session, collection, fid)
+        return Response(status_code=204)
+
+    return delete
+
+
+def _routes(collection: Collection) -> list[tuple[str, Callable[..., Response], str, str, int]]:
+    """(path suffix, handler, method, summary, status) of each operation on a collection."""
+    routes = [
+        ("", _items_route(collection), "GET", "features (filter, sort, page, reproject)", 200),
+        ("/{feature_id}", _item_route(collection), "GET", "one feature", 200),
+    ]
+    if collection.write_role is not None:
+        routes += [
+            ("", _create_route(collection), "POST", f"add (role {collection.write_role})", 201),
+            ("/{feature_id}", _change_route(collection, patch=False), "PUT", "replace", 200),
+            ("/{feature_id}", _change_route(collection, patch=True), "PATCH", "merge patch", 200),
+            ("/{feature_id}", _delete_route(collection), "DELETE", "delete", 204),
+        ]
+    return routes
+
+
+OPERATIONS = {("", "GET"): "items", ("/{feature_id}", "GET"): "item", ("", "POST"): "create"}
+
+
+def _register() -> None:
+    for collection in COLLECTIONS.values():
+        for suffix, handler, method, summary, status in _routes(collection):
+            operation = OPERATIONS.get((suffix, method), method.lower())
+            router.add_api_route(
+                f"/collections/{collection.id}/items{suffix}",
+                handler,
+                methods=[method],
+                name=f"{collection.id}_{operation}",
+                summary=f"{collection.title}: {summary}",
+                response_class=Response,
+                status_code=status,
+                openapi_extra=openapi.operation(collection, operation),
+            )
+
+
+_register()
+
+
+@router.api_route(
+    "/collections/{collection_id}/items", methods=["GET", "POST"], include_in_schema=False
+)
+@router.api_route(
+    "/collections/{collection_id}/items/{feature_id}",
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def unknown_collection(collection_id: str) -> Response:
+    """Any other collection: a 404 that lists the real ones; a read-only one: 405."""
+    found = collection_or_404(collection_id)
+    raise MethodNotAllowedError(
+        f"{found.id} is read-only over the API; it changes when a data package is loaded"
+    )
+
+
+__all__ = ["Principal", "router"]

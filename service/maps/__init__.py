@@ -1,0 +1,1 @@
+"""The web map, the print map and their pages."""

@@ -1,0 +1,95 @@
+"""Map pages from the database: gathers layers and the headline figure for `maps.build_map`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.core.errors import InvalidDataError, Problem
+from service.coverage import figures
+from service.coverage.rules import Unit
+from service.db import state
+from service.maps.printmap import print_map
+from service.maps.queries import map_layers
+from service.maps.webmap import LAYER_TITLES, MapOptions, build_map
+
+HIGHLIGHTABLE = ("areas", "hamlets", "schools", "districts")
+
+
+def _problem(field: str, message: str) -> InvalidDataError:
+    return InvalidDataError([Problem("query", None, field, message)], "invalid map parameters")
+
+
+def parse_layers(value: str | None) -> frozenset[str]:
+    """`layers=areas,schools`: which layers show at first (the rest stay in the layer control)."""
+    if not value:
+        return frozenset(LAYER_TITLES)
+    names = frozenset(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(names - set(LAYER_TITLES))
+    if unknown:
+        allowed = ", ".join(LAYER_TITLES)
+        raise _problem("layers", f"unknown layer(s) {', '.join(unknown)}; allowed: {allowed}")
+    return names
+
+
+def parse_center(value: str | None) -> tuple[float, float] | None:
+    """`center=lon,lat` in degrees (WGS 84)."""
+    if not value:
+        return None
+    try:
+        lon, lat = (float(part) for part in value.split(","))
+    except ValueError:
+        raise _problem("center", f"expected lon,lat in degrees, got {value!r}") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise _problem("center", f"lon,lat out of range: {value!r}")
+    return lon, lat
+
+
+def parse_highlight(value: str | None) -> tuple[str, int] | None:
+    """`highlight=areas/12`: a feature to outline and open."""
+    if not value:
+        return None
+    collection, _, feature = value.partition("/")
+    if collection not in HIGHLIGHTABLE or not re.fullmatch(r"[0-9]{1,18}", feature):
+        allowed = ", ".join(HIGHLIGHTABLE)
+        raise _problem("highlight", f"expected <collection>/<id> with collection in {allowed}")
+    return collection, int(feature)
+
+
+def _map_data(
+    session: Session, ags: str | None, as_of: dt.date | None, srid: int
+) -> tuple[str, Unit, dict[str, dict[str, Any]]]:
+    """Town name, headline figure and layers of one date, the municipality looked up once."""
+    town = state.municipality(session, ags)
+    unit = figures.headline(session, town, as_of)
+    return town.name, unit, map_layers(session, town.id, unit.as_of, srid)
+
+
+def map_page(session: Session, ags: str | None, as_of: dt.date | None, options: MapOptions) -> str:
+    """The map page for a date: features in the version valid then, the headline of that date."""
+    _, unit, layers = _map_data(session, ags, as_of, 4326)
+    return build_map(layers, unit, replace(options, as_of=unit.as_of))
+
+
+def print_page(session: Session, ags: str | None, as_of: dt.date | None) -> bytes:
+    """The printable PNG map of a date, for the council report."""
+    name, unit, layers = _map_data(session, ags, as_of, 25832)
+    return print_map(layers, unit, f"Glasfaserausbau in {name}")
+
+
+def standalone(page: str, assets: dict[str, Path]) -> str:
+    """Inline the page's own scripts and styles, so a saved HTML file works without the service."""
+    for url, path in assets.items():
+        content = path.read_text(encoding="utf-8")
+        if url.endswith(".js"):
+            page = page.replace(f'<script src="{url}"></script>', f"<script>{content}</script>")
+        else:
+            page = page.replace(
+                f'<link rel="stylesheet" href="{url}"/>', f"<style>{content}</style>"
+            )
+    return page

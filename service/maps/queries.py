@@ -1,0 +1,68 @@
+"""Map layers as GeoJSON: simplified in metres, then sent as EPSG:4326 with 6 decimals (~0.1 m)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.coverage.queries import FEATURE_STATUS
+
+SIMPLIFY_M = 1.0
+
+# One query per layer; {columns} are the popup properties, {join} restricts to versions as of.
+LAYER_SQL: dict[str, tuple[str, str]] = {
+    "municipality": ("f.name, f.ags", ""),
+    "districts": ("f.name", ""),
+    "areas": (
+        "f.name, f.kind, fs.status, f.funding, f.provider, fs.status_since, f.notes",
+        "JOIN feature_status fs ON fs.feature_table = 'areas' AND fs.feature_id = f.id",
+    ),
+    "hamlets": (
+        "f.name, fs.status, fs.status_since, f.demand_share",
+        "JOIN feature_status fs ON fs.feature_table = 'hamlets' AND fs.feature_id = f.id",
+    ),
+    "schools": (
+        "f.name, f.school_type, f.pupils, fs.status AS connection, fs.status_since",
+        "JOIN feature_status fs ON fs.feature_table = 'schools' AND fs.feature_id = f.id",
+    ),
+}
+
+
+def _feature(row: Any) -> dict[str, Any]:
+    properties = {key: value for key, value in row._mapping.items() if key not in {"geometry"}}
+    for key, value in properties.items():
+        if isinstance(value, dt.date):
+            properties[key] = value.isoformat()
+        elif value is not None and not isinstance(value, str | int | float | bool):
+            properties[key] = float(value)
+    return {"type": "Feature", "id": row.id, "geometry": row.geometry, "properties": properties}
+
+
+def layer(session: Session, m: int, name: str, as_of: dt.date, srid: int = 4326) -> dict[str, Any]:
+    """One layer as a FeatureCollection; features without a version by `as_of` are left out."""
+    columns, join = LAYER_SQL[name]
+    where = "f.id = :m" if name == "municipality" else "f.municipality_id = :m"
+    geometry = (
+        "f.geom" if name == "schools" else f"ST_SimplifyPreserveTopology(f.geom, {SIMPLIFY_M})"
+    )
+    geometry = f"ST_Transform({geometry}, {int(srid)})"
+    digits = 6 if srid == 4326 else 2
+    rows = session.execute(
+        text(
+            f"WITH {FEATURE_STATUS} SELECT f.id, {columns}, "
+            f"CAST(ST_AsGeoJSON({geometry}, {digits}) AS json) AS geometry "
+            f"FROM {name} f {join} WHERE {where} ORDER BY f.id"
+        ),
+        {"m": m, "as_of": as_of},
+    ).all()
+    return {"type": "FeatureCollection", "features": [_feature(row) for row in rows]}
+
+
+def map_layers(
+    session: Session, m: int, as_of: dt.date, srid: int = 4326
+) -> dict[str, dict[str, Any]]:
+    """Every layer the map shows (never the addresses: they stay on the server)."""
+    return {name: layer(session, m, name, as_of, srid) for name in LAYER_SQL}

@@ -1,0 +1,138 @@
+"""The web map: full page and iframe version, cached per data version, with CSP and ETag."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from service.core.settings import Settings
+from service.db.state import data_version
+from service.maps import pages
+from service.maps.webmap import MapOptions
+from service.web.deps import SessionDep, SettingsDep
+from service.web.negotiation import etag, not_modified
+
+router = APIRouter(tags=["map"])
+
+Layers = Annotated[str | None, Query(description="Layers shown at first, e.g. areas,schools")]
+Center = Annotated[str | None, Query(description="lon,lat in degrees")]
+Zoom = Annotated[int | None, Query(ge=1, le=19)]
+AsOf = Annotated[dt.date | None, Query(description="Show the versions valid on this date")]
+Highlight = Annotated[str | None, Query(description="<collection>/<id>, e.g. areas/12")]
+Ags = Annotated[str | None, Query(description="Municipality key, if several")]
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Only this service, plus the basemap's tile host, may be contacted by the page."""
+    images = "'self' data:"
+    if settings.basemap:
+        parts = urlsplit(settings.basemap.replace("{s}.", "SUBDOMAIN."))
+        host = parts.netloc.replace("SUBDOMAIN.", "*.")  # {s} tile hosts: a., b., c. …
+        images += f" {parts.scheme}://{host}"
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        f"frame-ancestors {settings.frame_ancestors}"
+    )
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    options: MapOptions,
+    ags: str | None,
+    as_of: dt.date | None,
+) -> Response:
+    key = (request.url.path, options, ags, as_of, data_version(session))
+    tag = etag(key)
+    headers = {
+        "ETag": tag,
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": content_security_policy(settings),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if (cached := not_modified(request, tag, headers)) is not None:
+        return cached
+    body = request.app.state.cache.get_or_compute(
+        key, lambda: pages.map_page(session, ags, as_of, options)
+    )
+    return HTMLResponse(body, headers=headers)
+
+
+def _options(
+    settings: Settings,
+    embed: bool,
+    layers: str | None,
+    center: str | None,
+    zoom: int | None,
+    highlight: str | None,
+) -> MapOptions:
+    return MapOptions(
+        as_of=dt.date.today(),
+        embed=embed,
+        basemap_url=settings.basemap,
+        basemap_attribution=settings.basemap_attribution,
+        visible=pages.parse_layers(layers),
+        center=pages.parse_center(center),
+        zoom=zoom,
+        highlight=pages.parse_highlight(highlight),
+    )
+
+
+def _map_route(embed: bool) -> Callable[..., Response]:
+    """The full page and the iframe version differ only in framing."""
+
+    def route(
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        layers: Layers = None,
+        center: Center = None,
+        zoom: Zoom = None,
+        as_of: AsOf = None,
+        highlight: Highlight = None,
+        ags: Ags = None,
+    ) -> Response:
+        options = _options(settings, embed, layers, center, zoom, highlight)
+        return _page(request, session, settings, options, ags, as_of)
+
+    return route
+
+
+router.add_api_route(
+    "/map",
+    _map_route(embed=False),
+    methods=["GET"],
+    response_class=HTMLResponse,
+    name="map",
+    summary="The coverage map (full page, German): legend, headline figure, address search",
+)
+router.add_api_route(
+    "/map/embed",
+    _map_route(embed=True),
+    methods=["GET"],
+    response_class=HTMLResponse,
+    name="map_embed",
+    summary="The same map for an iframe: no margins, compact legend, small attribution",
+)
+
+
+@router.get(
+    "/map.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+    summary="A print-quality map (A4 landscape, 150 dpi) for the council report",
+)
+def printed_map(
+    request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None
+) -> Response:
+    """Title, legend, scale bar, north arrow and date; drawn without any basemap."""
+    key = (request.url.path, ags, as_of, data_version(session))
+    png = request.app.state.cache.get_or_compute(key, lambda: pages.print_page(session, ags, as_of))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,1 @@
+"""Running the service: local PostGIS provisioning, health and readiness."""

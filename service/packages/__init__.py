@@ -1,0 +1,1 @@
+"""Data packages and deliveries: format, validation, seeding, import, export."""

@@ -1,0 +1,166 @@
+"""Checks a delivery for one layer before anything is written: read, map, fill, validate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+from shapely.geometry.base import BaseGeometry
+
+from service.core.errors import InvalidDataError, Problem
+from service.features.checks import dated_status
+from service.layers import COLLECTIONS
+from service.packages import columns as mapping_module
+from service.packages.format import LAYERS, LayerSpec
+from service.packages.sources import ReadOptions, read_delivery
+from service.packages.validation import (
+    MAX_PROBLEMS,
+    Feature,
+    as_text,
+    check_inside,
+    check_layer,
+    is_missing,
+)
+
+IMPORTABLE = ("districts", "areas", "hamlets", "schools", "addresses")
+
+
+class Match(StrEnum):
+    """How a delivered feature finds the stored one it updates."""
+
+    NAME = "name"  # for addresses: postcode, street and house number
+    EXTERNAL_ID = "external_id"
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What to import and how."""
+
+    path: Path
+    layer: str
+    file_name: str = ""
+    match: Match = Match.NAME
+    delete_missing: bool = False
+    read: ReadOptions = field(default_factory=ReadOptions)
+    mapping: mapping_module.Mapping = field(default_factory=mapping_module.Mapping)
+    limit: int = 2**62  # bytes a zipped delivery may unpack to
+
+    @property
+    def name(self) -> str:
+        """The file name as the user knows it (an upload is stored under another)."""
+        return self.file_name or self.path.name
+
+
+def require_importable(layer: str) -> None:
+    """Only the layers of one municipality's features can be imported."""
+    if layer not in IMPORTABLE:
+        raise InvalidDataError(
+            [Problem(layer, None, None, f"cannot import; layers: {', '.join(IMPORTABLE)}")],
+            "unknown layer",
+        )
+
+
+def key_columns(layer: str, match: Match) -> tuple[str, ...]:
+    """The fields that identify a feature for this kind of match."""
+    return ("external_id",) if match is Match.EXTERNAL_ID else LAYERS[layer].key
+
+
+def key_of(values: dict[str, Any] | Any, columns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """A feature's key as text (so 48653 and '48653' meet); None when a part is missing."""
+    parts = []
+    for column in columns:
+        value = values.get(column) if isinstance(values, dict) else values[column]
+        if is_missing(value):
+            return None
+        parts.append(as_text(value))
+    return tuple(parts)
+
+
+def _fill(
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    columns: tuple[str, ...],
+    current: dict[tuple[str, ...], dict[str, Any]],
+) -> gpd.GeoDataFrame:
+    """Fields the file lacks keep their stored value for matched features (none for new ones)."""
+    absent = [name for name in spec.fields if name not in frame.columns]
+    if not absent:
+        return frame
+    keys = [key_of(row, columns) for row in frame[list(columns)].to_dict("records")]
+    filled = frame.copy()
+    for name in absent:
+        filled[name] = [current.get(k, {}).get(name) if k else None for k in keys]
+    return filled
+
+
+def _key_problems(
+    spec: LayerSpec, frame: gpd.GeoDataFrame, columns: tuple[str, ...]
+) -> list[Problem]:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        return [
+            Problem(spec.name, None, c, "the file has no such column to match on") for c in missing
+        ]
+    problems = []
+    seen: dict[Hashable, int] = {}
+    for number, row in enumerate(frame[list(columns)].to_dict("records"), start=1):
+        key = key_of(row, columns)
+        if key is None:
+            problems.append(
+                Problem(spec.name, f"#{number}", "+".join(columns), "empty, cannot match")
+            )
+        elif key in seen:
+            message = f"{' '.join(key)!r} also on feature #{seen[key]}"
+            problems.append(Problem(spec.name, f"#{number}", "+".join(columns), message))
+        else:
+            seen[key] = number
+    return problems
+
+
+def _dated(
+    features: list[Feature],
+    layer: str,
+    columns: tuple[str, ...],
+    current: dict[tuple[str, ...], dict[str, Any]],
+    today: dt.date,
+) -> list[Feature]:
+    """As over the API: a new status still carrying the old date holds from today."""
+    collection = COLLECTIONS[layer]
+    dated = []
+    for feature in features:
+        stored = current.get(key_of(feature.properties, columns) or ())
+        properties = feature.properties
+        if stored is not None:
+            properties = dated_status(collection, stored, feature.properties, today)
+        dated.append(Feature(feature.label, properties, feature.geometry))
+    return dated
+
+
+def check_delivery(
+    request: ImportRequest,
+    current: dict[tuple[str, ...], dict[str, Any]],
+    boundary: BaseGeometry,
+    town: str,
+    today: dt.date,
+) -> list[Feature]:
+    """Every feature of the delivery, checked; one bad feature refuses the whole file."""
+    require_importable(request.layer)
+    spec = LAYERS[request.layer]
+    frame = read_delivery(request.path, request.layer, request.read, request.limit)
+    frame, problems = mapping_module.apply(frame, request.layer, request.mapping)
+    columns = key_columns(request.layer, request.match)
+    key_problems = _key_problems(spec, frame, columns)
+    problems += key_problems
+    if not key_problems:
+        frame = _fill(frame, spec, columns, current)
+    features, found = check_layer(spec, frame)
+    problems += found
+    problems += check_inside(spec, features, boundary, town)
+    if problems:
+        raise InvalidDataError(problems[:MAX_PROBLEMS], f"import of {request.name} refused")
+    return _dated(features, request.layer, columns, current, today)

@@ -1,0 +1,1 @@
+"""Address search: parsing what people type, the answer, its SQL and route."""

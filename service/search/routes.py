@@ -1,0 +1,25 @@
+"""`GET /lookup`: the service's own address search (no external geocoder)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
+
+from service.search.answers import lookup as find
+from service.web.deps import SessionDep
+
+router = APIRouter(tags=["lookup"])
+
+
+@router.get("/lookup", summary="Is this address covered? By which provider, since when?")
+def lookup(
+    session: SessionDep,
+    q: Annotated[str, Query(description="An address, e.g. 'Marktplatz 1' or 'Nordstr. 1, 48653'")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    ags: Annotated[str | None, Query(description="Municipality key, if several")] = None,
+) -> dict[str, Any]:
+    """Exact matches of street and number first; otherwise streets that start with the text."""
+    matches = find(session, q, ags, limit)
+    return {"query": q, "matches": jsonable_encoder(matches)}

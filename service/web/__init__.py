@@ -1,0 +1,1 @@
+"""HTTP plumbing every capability's routes share: dependencies, negotiation, problems, bodies."""
