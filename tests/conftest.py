@@ -23,7 +23,7 @@ from service.layers import Role
 from service.main import create_app
 from service.packages.diff import LayerDiff
 from service.packages.seeding import seed
-from tests.pgcluster import TemporaryCluster
+from tests.helpers import TemporaryCluster
 
 
 def _test_database_url() -> str:
@@ -99,22 +99,6 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     """The app on the test database, with its lifespan running."""
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-def snapshot(session: Session) -> tuple[object, ...]:
-    """A fingerprint of every feature table and the change log, to prove nothing was written."""
-    parts = []
-    for table in ("municipality", "districts", "areas", "hamlets", "schools", "addresses"):
-        parts.append(
-            session.execute(
-                text(
-                    f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) "
-                    f"FROM {table} t"
-                )
-            ).one()
-        )
-    parts.append(session.execute(text("SELECT count(*), max(id) FROM changes")).one())
-    return tuple(parts)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.db import schema
 from service.db.models import FEATURE_TABLES, Base
-from tests.pgcluster import TemporaryCluster
+from tests.helpers import TemporaryCluster
 
 SQUARE = (
     "SRID=25832;MULTIPOLYGON(((370000 5750000, 371000 5750000, 371000 5751000, "

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.auth import queries as token_store
 from service.db.engine import transaction
 from service.layers import Role
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 URL = "/collections/areas/items"
 TODAY = dt.date.today()

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from service.core.settings import Settings
 from service.db import schema
 from service.main import create_app
-from tests.pgcluster import TemporaryCluster
+from tests.helpers import TemporaryCluster
 
 
 def test_healthz_answers_without_database() -> None:

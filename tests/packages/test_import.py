@@ -24,7 +24,7 @@ from service.packages.exports import ExportFormat, write_package
 from service.packages.importing import ImportRequest, Match, check_delivery
 from service.packages.seeding import seed
 from service.packages.sources import ReadOptions
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 LAYERS = ("districts", "areas", "hamlets", "schools", "addresses")
 

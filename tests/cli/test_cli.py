@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.core.settings import DEFAULT_PACKAGE, Settings
 from service.db import schema
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 runner = CliRunner()
 

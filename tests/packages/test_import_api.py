@@ -21,7 +21,7 @@ from service.core.settings import DEFAULT_PACKAGE, Settings
 from service.main import create_app
 from service.packages.export_queries import package_frames
 from service.packages.seeding import seed
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from service.core.errors import InvalidDataError
 from service.core.settings import DEFAULT_PACKAGE
 from service.packages.diff import LayerDiff
 from service.packages.seeding import seed
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 COMMERCIAL_FUNDED = {
     "Weißes Kreuz",

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster the tests may stop and start (to see how the service copes)."""
+"""Helpers the tests share: a throwaway PostgreSQL cluster, a fingerprint of the stored data."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 
 def _binaries() -> Path | None:
@@ -90,3 +92,19 @@ class TemporaryCluster:
         if (self.data / "postmaster.pid").exists():
             self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def snapshot(session: Session) -> tuple[object, ...]:
+    """A fingerprint of every feature table and the change log, to prove nothing was written."""
+    parts = []
+    for table in ("municipality", "districts", "areas", "hamlets", "schools", "addresses"):
+        parts.append(
+            session.execute(
+                text(
+                    f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) "
+                    f"FROM {table} t"
+                )
+            ).one()
+        )
+    parts.append(session.execute(text("SELECT count(*), max(id) FROM changes")).one())
+    return tuple(parts)
