@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from service.core.crs import CRS84, STORAGE_SRID, Crs
 from service.core.errors import BadRequestError, InvalidDataError, Problem
+from service.features.status_dates import dated_status, undated
 from service.layers import READ_ONLY, Collection
 from service.packages.validation import BOUNDARY_TOLERANCE_M, check_geometry, parse_field, plain
 
@@ -46,6 +47,16 @@ def _transformer(crs: Crs) -> pyproj.Transformer:
     """From the client's CRS, in its own axis order, to the storage CRS."""
     source = pyproj.CRS("OGC:CRS84") if crs.uri == CRS84 else pyproj.CRS.from_epsg(crs.srid)
     return pyproj.Transformer.from_crs(source, pyproj.CRS.from_epsg(STORAGE_SRID))
+
+
+def to_storage(geometry: BaseGeometry, crs: Crs) -> BaseGeometry:
+    """A geometry in the client's CRS (its own axis order), in the storage CRS."""
+    transformer = _transformer(crs)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    return shapely.transform(geometry, project)
 
 
 def _finite(geometry: BaseGeometry) -> bool:
@@ -100,6 +111,30 @@ def _geometry(raw: Any, collection: Collection, label: str, crs: Crs) -> Draft:
     return Draft({}, stored, swapped)
 
 
+_PLACE = re.compile(r"\[(-?[0-9.]+(?:e[-+]?[0-9]+)?) (-?[0-9.]+(?:e[-+]?[0-9]+)?)\]")
+"""The place GEOS names in a validity reason, e.g. `Self-intersection[7.15 51.925]`."""
+
+
+@functools.cache
+def _to_lonlat(srid: int = STORAGE_SRID) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+def _lonlat(point: BaseGeometry) -> tuple[float, float] | None:
+    """A point of the storage CRS as [lon, lat], rounded to about 1 cm."""
+    lon, lat = _to_lonlat().transform(point.x, point.y)
+    return (round(lon, 7), round(lat, 7)) if np.isfinite([lon, lat]).all() else None
+
+
+def _failing_place(message: str, crs: Crs) -> tuple[float, float] | None:
+    """Where an invalid geometry fails, from the reason's coordinates (in the client's CRS)."""
+    found = _PLACE.search(message)
+    if found is None:
+        return None
+    x, y = _transformer(crs).transform(float(found[1]), float(found[2]))
+    return _lonlat(shapely.Point(x, y)) if np.isfinite([x, y]).all() else None
+
+
 def check(
     body: Any, collection: Collection, label: str, crs: Crs, geometry_required: bool = True
 ) -> Draft:
@@ -121,7 +156,7 @@ def check(
                 Problem(collection.id, label, name, f"unknown property; allowed: {allowed}")
             )
     properties: dict[str, Any] = {}
-    for name, spec in collection.fields.items():
+    for name, spec in undated(collection).fields.items():  # status_date dates it
         try:
             properties[name] = parse_field(spec, _plain(raw_properties.get(name)))
         except ValueError as exc:
@@ -132,7 +167,8 @@ def check(
             located = _geometry(body.get("geometry"), collection, label, crs)
             draft = Draft(properties, located.geometry, located.swapped)
         except ValueError as exc:
-            problems.append(Problem(collection.id, label, "geometry", str(exc)))
+            where = _failing_place(str(exc), crs)
+            problems.append(Problem(collection.id, label, "geometry", str(exc), where))
     if problems:
         raise InvalidDataError(problems, f"invalid feature for {collection.id}")
     return draft
@@ -170,7 +206,10 @@ def check_inside(
     else:
         outside = draft.geometry.difference(boundary).area
         message = f"lies outside the municipality {town} ({outside:,.0f} m² outside)"
-    raise InvalidDataError([Problem(collection.id, label, "geometry", message)], "invalid location")
+    beyond = draft.geometry.difference(envelope)
+    where = _lonlat((draft.geometry if beyond.is_empty else beyond).representative_point())
+    problem = Problem(collection.id, label, "geometry", message, where)
+    raise InvalidDataError([problem], "invalid location")
 
 
 def merge_patch(current: dict[str, Any], patch: Any) -> dict[str, Any]:
@@ -186,13 +225,13 @@ def merge_patch(current: dict[str, Any], patch: Any) -> dict[str, Any]:
     return result
 
 
-def dated_status(
-    collection: Collection, old: dict[str, Any], new: dict[str, Any], today: dt.date
-) -> dict[str, Any]:
-    """A new status without a new date holds from today, so the earlier version is kept."""
-    field = collection.status_field
-    if field is None or new.get(field) == old.get(field):
-        return new
-    if new.get("status_since") == old.get("status_since"):
-        return {**new, "status_since": today}
-    return new
+# `dated_status` is the one dating rule of `status_dates`, re-exported for the write path.
+__all__ = [
+    "Draft",
+    "check",
+    "check_inside",
+    "dated_status",
+    "json_values",
+    "load_json",
+    "merge_patch",
+]

@@ -2,40 +2,40 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.engine import transaction
+from service.db.engine import snapshot, transaction
 from service.db.models import Import
 from service.db.state import boundary_for, municipality, today
 from service.packages import import_queries as imports
-from service.packages.importing import ImportRequest, check_delivery, require_importable
-from service.packages.validation import Feature
+from service.packages.importing import Checked, ImportRequest, check_delivery, require_importable
 
 
-def _checked(
-    session: Session, request: ImportRequest, ags: str | None
-) -> tuple[int, str, list[Feature]]:
+def _checked(session: Session, request: ImportRequest, ags: str | None) -> tuple[int, str, Checked]:
     require_importable(request.layer)
     town = boundary_for(session, None, municipality(session, ags).id)
     seen = imports.fingerprint(session, request.layer, town.id)
     current = imports.current_rows(session, request.layer, town.id, request.match)
-    features = check_delivery(request, current, town.geometry, town.name, today(session))
-    return town.id, seen, features
+    checked = check_delivery(request, current, town.geometry, town.name, today(session))
+    return town.id, seen, checked
 
 
 def preview(
     factory: sessionmaker[Session], request: ImportRequest, actor: str, ags: str | None = None
 ) -> Import:
     """Read and check the file, and store what committing it would change (nothing else)."""
-    with factory() as session, session.begin():  # one snapshot: fingerprint and stored values
-        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        municipality_id, seen, features = _checked(session, request, ags)
+    with snapshot(factory) as session:  # fingerprint and stored values of the same moment
+        municipality_id, seen, checked = _checked(session, request, ags)
     with transaction(factory, actor) as session:
-        return imports.preview(session, request, municipality_id, features, actor, seen)
+        return imports.preview(session, request, municipality_id, checked, actor, seen)
 
 
 def commit(factory: sessionmaker[Session], import_id: int, actor: str) -> Import:
     """Apply a stored preview in one transaction; the change log names the file and the actor."""
     with transaction(factory, actor) as session:
         return imports.commit(session, import_id, actor)
+
+
+def stored(session: Session, import_id: int) -> Import:
+    """A stored preview (and whether it was committed), for pages that show it again."""
+    return imports.get(session, import_id)

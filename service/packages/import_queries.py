@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from service.core.errors import ConflictError, NotFoundError, Problem
 from service.db.models import Import
 from service.db.state import ewkb
+from service.features.status_dates import DateSource, StatusDate
 from service.features.write_queries import SAME_GEOMETRY_M
-from service.packages.format import LAYERS, FieldType
-from service.packages.importing import ImportRequest, Match, key_columns, key_of
+from service.layers import LAYERS, FieldType
+from service.packages.importing import Checked, ImportRequest, Match, key_columns, key_of
 from service.packages.queries import stage
 from service.packages.validation import Feature, plain
 
@@ -60,8 +61,28 @@ def _label(layer: str, values: dict[str, Any]) -> str:
     )
 
 
+def _with_status_date(entry: dict[str, Any], found: StatusDate | None) -> dict[str, Any]:
+    """The entry with the date its status holds from and where that came from, if it has one."""
+    if found is None:
+        return entry
+    return {**entry, "status_date": {"date": found.day.isoformat(), "from": found.source.value}}
+
+
+def _date_summary(checked: Checked, given: dt.date | None) -> dict[str, Any]:
+    """How many statuses take their date from where: the file, the delivery's date, today …"""
+    counts = {source.value: 0 for source in DateSource}
+    for found in checked.dates.values():
+        counts[found.source.value] += 1
+    return {"given": given.isoformat() if given else None, "counts": counts}
+
+
 def _diff(
-    session: Session, staging: str, layer: str, m: int, key: tuple[str, ...]
+    session: Session,
+    staging: str,
+    layer: str,
+    m: int,
+    key: tuple[str, ...],
+    dates: dict[tuple[str, ...], StatusDate],
 ) -> dict[str, Any]:
     """What applying the staged features would do, feature by feature."""
     fields = list(LAYERS[layer].fields)
@@ -86,16 +107,18 @@ def _diff(
         if not differing and not moved:
             unchanged += 1
             continue
+        new = {f: row[f"new_{f}"] for f in fields}
         entry: dict[str, Any] = {
             "id": row["id"],
-            "feature": _label(layer, {f: row[f"new_{f}"] for f in fields}),
+            "feature": _label(layer, new),
             "fields": differing,
             "geometry_changed": moved,
         }
+        entry = _with_status_date(entry, dates.get(key_of(new, key) or ()))
+        if moved:  # the farthest any part of the shape moved (Hausdorff distance)
+            entry["moved_m"] = round(float(row["moved"]), 2)
         if moved and LAYERS[layer].geometry != "Point":
             entry["area_change_m2"] = round(float(row["area_change"]), 1)
-        elif moved:
-            entry["moved_m"] = round(float(row["moved"]), 2)
         changed.append(entry)
     added = session.execute(
         text(
@@ -114,7 +137,10 @@ def _diff(
     ).mappings()
     return {
         "added": [
-            {"feature": _label(layer, dict(r)), "properties": {f: plain(r[f]) for f in fields}}
+            _with_status_date(
+                {"feature": _label(layer, dict(r)), "properties": {f: plain(r[f]) for f in fields}},
+                dates.get(key_of(dict(r), key) or ()),
+            )
             for r in added
         ],
         "changed": changed,
@@ -239,7 +265,7 @@ def preview(
     session: Session,
     request: ImportRequest,
     municipality_id: int,
-    features: list[Feature],
+    checked: Checked,
     actor: str,
     seen: str,
 ) -> Import:
@@ -255,8 +281,11 @@ def preview(
             f"{layer} changed during the preview",
         )
     key = key_columns(layer, request.match)
-    staging = stage(session, layer, features, key)
-    diff = _summary(_diff(session, staging, layer, municipality_id, key), request.delete_missing)
+    staging = stage(session, layer, checked.features, key)
+    found = _diff(session, staging, layer, municipality_id, key, checked.dates)
+    diff = _summary(found, request.delete_missing)
+    if LAYERS[layer].status_field is not None:
+        diff["status_dates"] = _date_summary(checked, request.status_since)
     _trial(session, _plan(layer, municipality_id, key, diff, request.delete_missing), staging)
     session.execute(  # previews keep whole deliveries; unused ones do not pile up
         text(
@@ -273,7 +302,7 @@ def preview(
         match="external_id" if request.match is Match.EXTERNAL_ID else "key",
         delete_missing=request.delete_missing,
         fingerprint=seen,
-        features=_stored_features(features),
+        features=_stored_features(checked.features),
         preview=diff,
     )
     session.add(record)

@@ -13,10 +13,10 @@ import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from service.core.errors import InvalidDataError, Problem
-from service.features.checks import dated_status
-from service.layers import COLLECTIONS
-from service.packages import columns as mapping_module
-from service.packages.format import LAYERS, LayerSpec
+from service.features.status_dates import StatusDate, status_date, undated
+from service.layers import COLLECTIONS, LAYERS, Layer, importable
+from service.packages.columns import Mapping, imply
+from service.packages.columns import apply as apply_mapping
 from service.packages.sources import ReadOptions, read_delivery
 from service.packages.validation import (
     MAX_PROBLEMS,
@@ -26,8 +26,6 @@ from service.packages.validation import (
     check_layer,
     is_missing,
 )
-
-IMPORTABLE = ("districts", "areas", "hamlets", "schools", "addresses")
 
 
 class Match(StrEnum):
@@ -47,8 +45,9 @@ class ImportRequest:
     match: Match = Match.NAME
     delete_missing: bool = False
     read: ReadOptions = field(default_factory=ReadOptions)
-    mapping: mapping_module.Mapping = field(default_factory=mapping_module.Mapping)
+    mapping: Mapping = field(default_factory=Mapping)
     limit: int = 2**62  # bytes a zipped delivery may unpack to
+    status_since: dt.date | None = None  # dates every new or changed status that has no date
 
     @property
     def name(self) -> str:
@@ -58,9 +57,9 @@ class ImportRequest:
 
 def require_importable(layer: str) -> None:
     """Only the layers of one municipality's features can be imported."""
-    if layer not in IMPORTABLE:
+    if layer not in importable():
         raise InvalidDataError(
-            [Problem(layer, None, None, f"cannot import; layers: {', '.join(IMPORTABLE)}")],
+            [Problem(layer, None, None, f"cannot import; layers: {', '.join(importable())}")],
             "unknown layer",
         )
 
@@ -83,7 +82,7 @@ def key_of(values: dict[str, Any] | Any, columns: tuple[str, ...]) -> tuple[str,
 
 def _fill(
     frame: gpd.GeoDataFrame,
-    spec: LayerSpec,
+    spec: Layer,
     columns: tuple[str, ...],
     current: dict[tuple[str, ...], dict[str, Any]],
 ) -> gpd.GeoDataFrame:
@@ -98,9 +97,7 @@ def _fill(
     return filled
 
 
-def _key_problems(
-    spec: LayerSpec, frame: gpd.GeoDataFrame, columns: tuple[str, ...]
-) -> list[Problem]:
+def _key_problems(spec: Layer, frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> list[Problem]:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         return [
@@ -122,23 +119,52 @@ def _key_problems(
     return problems
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A delivery's features, checked and dated, and where each status date came from."""
+
+    features: list[Feature]
+    dates: dict[tuple[str, ...], StatusDate]  # by match key; empty for a layer without status
+
+
+def _refuse_date(request: ImportRequest, today: dt.date) -> None:
+    """A date for the whole delivery needs a layer with a status and must not lie ahead."""
+    given = request.status_since
+    if given is None:
+        return
+    message = None
+    if COLLECTIONS[request.layer].status_field is None:
+        with_status = [name for name in importable() if COLLECTIONS[name].status_field]
+        message = f"{request.layer} have no status to date; it dates {', '.join(with_status)}"
+    elif given > today:
+        message = f"{given.isoformat()} lies in the future; a status is dated from when it holds"
+    if message is not None:
+        raise InvalidDataError(
+            [Problem(request.layer, None, "status_since", message)], "invalid status_since"
+        )
+
+
 def _dated(
     features: list[Feature],
-    layer: str,
+    request: ImportRequest,
     columns: tuple[str, ...],
     current: dict[tuple[str, ...], dict[str, Any]],
     today: dt.date,
-) -> list[Feature]:
-    """As over the API: a new status still carrying the old date holds from today."""
-    collection = COLLECTIONS[layer]
-    dated = []
+) -> Checked:
+    """Date each status by the one rule (`status_date`), as the API does."""
+    collection = COLLECTIONS[request.layer]
+    dated, dates = [], {}
     for feature in features:
-        stored = current.get(key_of(feature.properties, columns) or ())
+        key = key_of(feature.properties, columns) or ()
+        found = status_date(
+            collection, current.get(key), feature.properties, today, request.status_since
+        )
         properties = feature.properties
-        if stored is not None:
-            properties = dated_status(collection, stored, feature.properties, today)
+        if found is not None:
+            properties = {**properties, "status_since": found.day}
+            dates[key] = found
         dated.append(Feature(feature.label, properties, feature.geometry))
-    return dated
+    return Checked(dated, dates)
 
 
 def check_delivery(
@@ -147,20 +173,23 @@ def check_delivery(
     boundary: BaseGeometry,
     town: str,
     today: dt.date,
-) -> list[Feature]:
+) -> Checked:
     """Every feature of the delivery, checked; one bad feature refuses the whole file."""
     require_importable(request.layer)
+    _refuse_date(request, today)
     spec = LAYERS[request.layer]
     frame = read_delivery(request.path, request.layer, request.read, request.limit)
-    frame, problems = mapping_module.apply(frame, request.layer, request.mapping)
+    mapped = apply_mapping(frame, request.layer, request.mapping)
+    frame, problems = mapped.frame, list(mapped.problems)
     columns = key_columns(request.layer, request.match)
     key_problems = _key_problems(spec, frame, columns)
     problems += key_problems
     if not key_problems:
         frame = _fill(frame, spec, columns, current)
-    features, found = check_layer(spec, frame)
+    frame = imply(frame, mapped.implied)  # 'erschlossen (gefördert)' sets the funding
+    features, found = check_layer(undated(spec), frame, german=True)
     problems += found
     problems += check_inside(spec, features, boundary, town)
     if problems:
         raise InvalidDataError(problems[:MAX_PROBLEMS], f"import of {request.name} refused")
-    return _dated(features, request.layer, columns, current, today)
+    return _dated(features, request, columns, current, today)

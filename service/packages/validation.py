@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -16,8 +17,9 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from service.core.errors import InvalidDataError, Problem
-from service.core.vocabulary import values
-from service.packages.format import LAYERS, FieldSpec, FieldType, LayerSpec, RawPackage
+from service.core.vocabulary import GERMAN_LABELS, values
+from service.layers import LAYERS, FieldSpec, FieldType, Layer
+from service.packages.format import RawPackage
 
 BOUNDARY_TOLERANCE_M = 0.5
 MAX_PROBLEMS = 500
@@ -150,7 +152,15 @@ PARSERS: dict[FieldType, Callable[[Any], Any]] = {
 }
 
 
-def parse_field(spec: FieldSpec, value: Any) -> Any:
+def _allowed(vocabulary: type[StrEnum], german: bool) -> str:
+    """The vocabulary for a message; a delivery's reader also gets the German labels."""
+    if not german:
+        return ", ".join(values(vocabulary))
+    labelled = ", ".join(f"{m.value} ({GERMAN_LABELS[m]})" for m in vocabulary)
+    return f"{labelled}; or map the value in a mapping file"
+
+
+def parse_field(spec: FieldSpec, value: Any, german: bool = False) -> Any:
     """Turn one raw property into its typed value, or raise ValueError saying what was expected."""
     if is_missing(value):
         if spec.required:
@@ -158,8 +168,7 @@ def parse_field(spec: FieldSpec, value: Any) -> Any:
         return spec.default
     parsed = PARSERS[spec.kind](value)
     if spec.allowed is not None and parsed not in values(spec.allowed):
-        allowed = ", ".join(values(spec.allowed))
-        raise ValueError(f"unknown value {parsed!r}; allowed: {allowed}")
+        raise ValueError(f"unknown value {parsed!r}; allowed: {_allowed(spec.allowed, german)}")
     return parsed
 
 
@@ -178,20 +187,21 @@ def check_geometry(geometry: BaseGeometry | None, expected: str) -> BaseGeometry
     return geometry
 
 
-def _label(spec: LayerSpec, number: int, raw: dict[str, Any]) -> str:
+def feature_label(spec: Layer, number: int, raw: dict[str, Any]) -> str:
+    """How a problem names a feature of a file: its number and its name, `#4 'Kernstadt'`."""
     parts = [str(raw[name]) for name in spec.label if not is_missing(raw.get(name))]
     return f"#{number}" + (f" '{' '.join(parts)}'" if parts else "")
 
 
 def _check_feature(
-    spec: LayerSpec, number: int, raw: dict[str, Any], geometry: BaseGeometry | None
+    spec: Layer, number: int, raw: dict[str, Any], geometry: BaseGeometry | None, german: bool
 ) -> tuple[Feature | None, list[Problem]]:
-    label = _label(spec, number, raw)
+    label = feature_label(spec, number, raw)
     problems: list[Problem] = []
     properties: dict[str, Any] = {}
     for name, field_spec in spec.fields.items():
         try:
-            properties[name] = parse_field(field_spec, raw.get(name))
+            properties[name] = parse_field(field_spec, raw.get(name), german)
         except ValueError as exc:
             problems.append(Problem(spec.name, label, name, str(exc)))
     try:
@@ -203,7 +213,7 @@ def _check_feature(
     return Feature(label, properties, geometry), []
 
 
-def _unknown_fields(spec: LayerSpec, columns: list[str]) -> list[Problem]:
+def _unknown_fields(spec: Layer, columns: list[str]) -> list[Problem]:
     known = set(spec.fields) | {"id", "fid"}
     allowed = ", ".join(spec.fields)
     return [
@@ -213,15 +223,20 @@ def _unknown_fields(spec: LayerSpec, columns: list[str]) -> list[Problem]:
     ]
 
 
-def check_layer(spec: LayerSpec, frame: Any) -> tuple[list[Feature], list[Problem]]:
-    """Check every feature of one layer; returns the good ones and every problem found."""
+def check_layer(
+    spec: Layer, frame: Any, german: bool = False
+) -> tuple[list[Feature], list[Problem]]:
+    """Check every feature of one layer; returns the good ones and every problem found.
+
+    `german`: the file came from a provider, so unknown values list the German labels too.
+    """
     columns = [c for c in frame.columns if c != frame.geometry.name]
     problems = _unknown_fields(spec, columns)
     features: list[Feature] = []
     seen: dict[tuple[Any, ...], str] = {}
     records = frame[columns].to_dict("records")
     for number, (raw, geometry) in enumerate(zip(records, frame.geometry, strict=True), start=1):
-        feature, found = _check_feature(spec, number, raw, geometry)
+        feature, found = _check_feature(spec, number, raw, geometry, german)
         problems += found
         if feature is None:
             continue
@@ -236,7 +251,7 @@ def check_layer(spec: LayerSpec, frame: Any) -> tuple[list[Feature], list[Proble
 
 
 def check_inside(
-    spec: LayerSpec, features: list[Feature], boundary: BaseGeometry, name: str
+    spec: Layer, features: list[Feature], boundary: BaseGeometry, name: str
 ) -> list[Problem]:
     """Every feature must lie inside the municipality (half a metre of slack for rounding)."""
     if not features:

@@ -171,8 +171,8 @@ def test_every_format_and_crs_lands_within_a_centimetre(
 ) -> None:
     original = frames[layer]
     with factory() as session:
-        current = {
-            (row["name"],): row
+        current: dict[tuple[str, ...], dict[str, Any]] = {
+            (row["name"],): dict(row)
             for row in session.execute(text(f"SELECT * FROM {layer}")).mappings()
         }
     boundary = frames["municipality"].geometry.iloc[0]
@@ -180,7 +180,7 @@ def test_every_format_and_crs_lands_within_a_centimetre(
         request = ImportRequest(path=path, layer=layer, read=ReadOptions(**options))
         features = check_delivery(
             request, current, boundary, "Coesfeld", pd.Timestamp.today().date()
-        )
+        ).features
         assert len(features) == len(original), description
         by_name = dict(zip(original["name"], original.geometry, strict=True))
         for feature in features:
@@ -339,13 +339,14 @@ def test_shapefile_encodings(
     for path, options in ((with_cpg, {}), (without_cpg, {"encoding": "cp1252"})):
         request = ImportRequest(path=path, layer="schools", read=ReadOptions(**options))
         with factory() as session:
-            current = {
-                (r["name"],): r for r in session.execute(text("SELECT * FROM schools")).mappings()
+            current: dict[tuple[str, ...], dict[str, Any]] = {
+                (r["name"],): dict(r)
+                for r in session.execute(text("SELECT * FROM schools")).mappings()
             }
         boundary = frames["municipality"].geometry.iloc[0]
         features = check_delivery(
             request, current, boundary, "Coesfeld", pd.Timestamp.today().date()
-        )
+        ).features
         assert [f.properties["street"] for f in features] == ["Schützenstraße 3", "Bült 12"]
 
 
@@ -559,3 +560,18 @@ def test_unused_previews_are_discarded_after_a_week(
             ).scalars()
         )
     assert left == {kept.id}
+
+
+def test_the_preview_says_how_far_a_redrawn_area_moved(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    areas = frames["areas"].copy()
+    areas["status_since"] = [d.isoformat() for d in areas["status_since"]]
+    areas.loc[0, "geometry"] = areas.geometry.iloc[[0]].translate(12, 0).iloc[0]
+    path = tmp_path / "gebiete.gpkg"
+    gpd.GeoDataFrame(areas, crs=25832).to_file(path)
+    record = _preview(factory, path, "areas")
+    (changed,) = record.preview["changed"]
+    assert changed["geometry_changed"]
+    assert changed["moved_m"] == pytest.approx(12, abs=0.01)
+    assert abs(changed["area_change_m2"]) < 1

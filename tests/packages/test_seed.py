@@ -33,6 +33,15 @@ def _rows(db: Session, sql: str) -> list[tuple[object, ...]]:
     return [tuple(row) for row in db.execute(text(sql)).all()]
 
 
+def _names(db: Session, sql: str) -> dict[str, str]:
+    """Rows of two text columns, a name and its value, as a dict."""
+    pairs: dict[str, str] = {}
+    for name, value in _rows(db, sql):
+        assert isinstance(name, str) and isinstance(value, str)
+        pairs[name] = value
+    return pairs
+
+
 def test_municipality_is_the_real_coesfeld_boundary(coesfeld: object, db: Session) -> None:
     name, ags, km2 = db.execute(
         text("SELECT name, ags, ST_Area(geom) / 1e6 FROM municipality")
@@ -42,7 +51,7 @@ def test_municipality_is_the_real_coesfeld_boundary(coesfeld: object, db: Sessio
 
 
 def test_schools_follow_the_2021_report(coesfeld: object, db: Session) -> None:
-    rows = dict(_rows(db, "SELECT name, connection FROM schools"))
+    rows = _names(db, "SELECT name, connection FROM schools")
     assert len(rows) == 17
     special = {name: c for name, c in rows.items() if c != "fibre"}
     assert special == {
@@ -52,7 +61,7 @@ def test_schools_follow_the_2021_report(coesfeld: object, db: Session) -> None:
 
 
 def test_hamlets_named_in_the_report_have_its_statuses(coesfeld: object, db: Session) -> None:
-    statuses = dict(_rows(db, "SELECT name, status FROM hamlets"))
+    statuses = _names(db, "SELECT name, status FROM hamlets")
     assert {name: statuses[name] for name in ("Brink Süd", "Wulferhook")} == {
         "Brink Süd": "in_preparation",
         "Wulferhook": "in_preparation",
@@ -181,8 +190,8 @@ def _geometry(index: int, geometry: dict[str, object]) -> Callable[[Features], N
 BOWTIE = [
     [[371000, 5752000], [371100, 5752100], [371100, 5752000], [371000, 5752100], [371000, 5752000]]
 ]
-FAR_AWAY = {"type": "Point", "coordinates": [390000, 5750000]}
-A_POINT = {"type": "Point", "coordinates": [372000, 5752000]}
+FAR_AWAY: dict[str, object] = {"type": "Point", "coordinates": [390000, 5750000]}
+A_POINT: dict[str, object] = {"type": "Point", "coordinates": [372000, 5752000]}
 
 
 @pytest.mark.parametrize(
@@ -192,6 +201,10 @@ A_POINT = {"type": "Point", "coordinates": [372000, 5752000]}
         (
             lambda p: _edit(p / "areas.geojson", _set(0, status="fertig")),
             "field 'status': unknown value 'fertig'; allowed: connected",
+        ),
+        (
+            lambda p: _edit(p / "areas.geojson", _set(2, status_since=None)),
+            "field 'status_since': required, but empty",  # a package dates every status
         ),
         (
             lambda p: _edit(p / "areas.geojson", _geometry(1, A_POINT)),
@@ -215,6 +228,7 @@ A_POINT = {"type": "Point", "coordinates": [372000, 5752000]}
     ids=[
         "missing-layer",
         "unknown-status",
+        "undated-status",
         "wrong-type",
         "invalid-geometry",
         "outside",
