@@ -4,7 +4,7 @@
 FROM node:20-slim AS assets
 WORKDIR /assets
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM python:3.11-slim
 
@@ -30,6 +30,7 @@ COPY migrations ./migrations
 COPY geodata ./geodata
 COPY service ./service
 COPY --from=assets /assets/node_modules/leaflet/dist ./node_modules/leaflet/dist
+COPY --from=assets /assets/node_modules/@geoman-io/leaflet-geoman-free/dist ./node_modules/@geoman-io/leaflet-geoman-free/dist
 RUN pip install --no-deps -e . && chown -R broadband:broadband /app
 
 USER broadband
