@@ -55,7 +55,8 @@ run: seed assets
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy service
+	$(BIN)/mypy service tests benchmarks
+	$(BIN)/lint-imports
 
 test: db lint assets browser gdal
 	$(BIN)/pytest

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from service.core.settings import Settings
 from service.db.engine import make_engine, set_actor
-from service.db.models import FEATURE_TABLES, SRID
+from service.db.models import FEATURE_TABLES, SRID, Municipality
 from service.packages.queries import load_package
 from service.packages.seeding import prepare
 from service.packages.validation import Package
@@ -38,7 +38,7 @@ def _clear(session: Session) -> None:
 def _orm_load(session: Session, package: Package) -> None:
     """The baseline: what a straightforward loader does (delete everything, add ORM objects)."""
     _clear(session)
-    municipality = FEATURE_TABLES["municipality"](
+    municipality = Municipality(
         **package.municipality.properties, geom=from_shape(package.municipality.geometry, SRID)
     )
     session.add(municipality)

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
+from service.auth import routes as signin
+from service.core import logging as logs
 from service.core.cache import VersionedCache
 from service.core.settings import Settings
 from service.coverage import routes as coverage
@@ -23,6 +25,10 @@ from service.packages import export_routes as exports
 from service.packages import routes as imports
 from service.search import routes as lookup
 from service.web import problems
+from service.web.middleware import RequestContext
+from service.workspace import delivery_routes as delivery_upload
+from service.workspace import editor_routes as map_editor
+from service.workspace import routes as workspace
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -41,10 +47,12 @@ def static_assets(settings: Settings) -> dict[str, Path]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Create the FastAPI app; the engine lives exactly as long as the app runs."""
     settings = settings or Settings()
+    logs.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
+        app.state.database.watch(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.cache = VersionedCache()
@@ -60,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.database = logs.DatabaseHealth()
+    app.add_middleware(RequestContext)
     problems.install(app)
     app.include_router(ogc.router)
     app.include_router(items.router)
@@ -70,7 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage.router)
     app.include_router(lookup.router)
     app.include_router(maps.router)
+    app.include_router(signin.router)
+    app.include_router(map_editor.router)
+    app.include_router(delivery_upload.router)
+    app.include_router(workspace.router)
     leaflet = settings.static_dir / "leaflet" / "dist"
     app.mount("/static/leaflet", StaticFiles(directory=leaflet, check_dir=False), name="leaflet")
+    geoman = settings.static_dir / "@geoman-io" / "leaflet-geoman-free" / "dist"
+    app.mount("/static/geoman", StaticFiles(directory=geoman, check_dir=False), name="geoman")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

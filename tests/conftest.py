@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +25,7 @@ from service.layers import Role
 from service.main import create_app
 from service.packages.diff import LayerDiff
 from service.packages.seeding import seed
-from tests.helpers import TemporaryCluster
+from tests.helpers import CHROMIUM, FLAGS, TemporaryCluster
 
 
 def _test_database_url() -> str:
@@ -160,3 +162,14 @@ def restore(factory: sessionmaker[Session], coesfeld: object) -> Iterator[None]:
     with transaction(factory, "test-suite") as session:
         for table in FEATURE_TABLES:
             session.execute(text(f"DELETE FROM {table} WHERE id > :m"), {"m": before[table]})
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (no browser download)."""
+    if not shutil.which("chromium") and not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs the Debian package chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()

@@ -108,3 +108,15 @@ def snapshot(session: Session) -> tuple[object, ...]:
         )
     parts.append(session.execute(text("SELECT count(*), max(id) FROM changes")).one())
     return tuple(parts)
+
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]

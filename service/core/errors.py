@@ -13,6 +13,8 @@ class Problem:
     feature: str | None
     field: str | None
     message: str
+    location: tuple[float, float] | None = None
+    """Where a geometry fails, as [lon, lat] in EPSG:4326, so a map can mark the place."""
 
     def __str__(self) -> str:
         where = self.layer

@@ -19,6 +19,8 @@ BASEMAP_DE_ATTRIBUTION = (
     'Karte: <a href="https://basemap.de">basemap.de</a> / © GeoBasis-DE / BKG (2025) CC BY 4.0'
 )
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 def normalise_database_url(url: str) -> str:
     """Accept `postgres://` and `postgresql://` spellings; use the psycopg 3 driver."""
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
         description="Database the tests may wipe; default `<database>_test` on the same server.",
     )
     environment: str = Field(default="development", description="development or production")
+    log_level: str = Field(
+        default="INFO", description="Lowest level logged: DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    )
     default_package: Path = Field(
         default=DEFAULT_PACKAGE, description="Data package `broadband seed` loads without a path."
     )
@@ -79,6 +84,14 @@ class Settings(BaseSettings):
     @classmethod
     def _driver(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+        return level
 
     @property
     def basemap(self) -> str | None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from service.core.errors import InvalidDataError, Problem
+from service.core.errors import BadRequestError, Problem
 from service.core.vocabulary import Connection, Kind
 from service.coverage import queries
 from service.coverage.reference_queries import nearest_fibre_figures
@@ -30,7 +30,7 @@ def resolve_date(session: Session, as_of: dt.date | None) -> tuple[dt.date, bool
     today = state.today(session)
     if as_of is not None and as_of > today:
         problem = Problem("query", None, "as_of", f"{as_of} lies in the future (today is {today})")
-        raise InvalidDataError([problem], "invalid as_of")
+        raise BadRequestError([problem], "invalid as_of")
     return (as_of or today), (as_of is None or as_of == today)
 
 
@@ -128,11 +128,11 @@ def timeline(
     last, _ = resolve_date(session, end)
     if start > last:
         problem = Problem("query", None, "from", f"{start} is after the end date {last}")
-        raise InvalidDataError([problem], "invalid timeline")
+        raise BadRequestError([problem], "invalid timeline")
     dates = step_dates(start, last, step)
     if len(dates) > 1000:
         problem = Problem("query", None, "step", f"{len(dates)} points; at most 1000 allowed")
-        raise InvalidDataError([problem], "invalid timeline")
+        raise BadRequestError([problem], "invalid timeline")
     total = queries.address_total(session, town.id)
     counts = queries.timeline_counts(session, town.id, dates)
     return [TimelinePoint(day, AddressFigure.from_ranks(counts[day], total)) for day in dates]
@@ -142,7 +142,7 @@ def unit_outlines(session: Session, breakdown: Breakdown, ags: str | None) -> di
     """Outlines of the district or hamlet units, for maps and GIS clients."""
     if breakdown not in (Breakdown.DISTRICT, Breakdown.HAMLET):
         problem = Problem("query", None, "f", "geojson is available for districts and hamlets")
-        raise InvalidDataError([problem], "invalid format")
+        raise BadRequestError([problem], "invalid format")
     town = state.municipality(session, ags)
     table = "districts" if breakdown is Breakdown.DISTRICT else "hamlets"
     return dict(queries.unit_geometries(session, town.id, table))

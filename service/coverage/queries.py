@@ -25,7 +25,7 @@ BEST = (
     FEATURE_STATUS
     + """,
 best AS MATERIALIZED (
-    SELECT a.id AS address_id, coalesce(min(fs.rank), 6) AS best_rank
+    SELECT a.id AS address_id, coalesce(min(fs.rank), broadband_status_rank('none')) AS best_rank
     FROM addresses a
     LEFT JOIN address_features p ON p.address_id = a.id
     LEFT JOIN feature_status fs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,21 +32,22 @@ def entries(
     rows = session.scalars(
         select(Change).where(*conditions).order_by(Change.id).limit(limit).offset(offset)
     )
-    result = []
-    for row in rows:
-        properties, moved = field_changes(row.old, row.new)
-        result.append(
-            ChangeEntry(
-                row.id,
-                row.changed_at,
-                row.actor,
-                row.source,
-                row.table_name,
-                row.feature_id,
-                row.operation,
-                row.transaction_id,
-                properties,
-                moved,
-            )
-        )
+    result = [entry_of(row) for row in rows]
     return result, int(matched)
+
+
+def entry_of(row: Any) -> ChangeEntry:
+    """One logged row (a `changes` row or a mapping with its columns) as users read it."""
+    properties, moved = field_changes(row.old, row.new)
+    return ChangeEntry(
+        row.id,
+        row.changed_at,
+        row.actor,
+        row.source,
+        row.table_name,
+        row.feature_id,
+        row.operation,
+        row.transaction_id,
+        properties,
+        moved,
+    )

@@ -42,6 +42,14 @@ def transaction(factory: sessionmaker[Session], actor: str) -> Iterator[Session]
         yield session
 
 
+@contextmanager
+def snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only unit of work that sees one consistent state of the database throughout."""
+    with factory() as session, session.begin():
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        yield session
+
+
 def wait_for(engine: Engine, timeout_s: float, interval_s: float = 1.0) -> None:
     """Block until the database answers, so a container can start before its database is up."""
     deadline = time.monotonic() + timeout_s

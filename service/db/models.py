@@ -398,3 +398,50 @@ class Import(Base):
     committed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     committed_by: Mapped[str | None] = mapped_column(Text)
     transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class User(Base):
+    """Someone who signs in to the workspace; only an Argon2id hash of the password is stored."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('editor', 'admin')", name="role_allowed"),
+        CheckConstraint("name ~ '^[A-Za-z0-9._@-]{1,64}$'", name="name_format"),
+        CheckConstraint("password_hash LIKE '$argon2id$%'", name="password_hash_argon2"),
+        CheckConstraint("failed_attempts >= 0", name="failed_attempts_range"),
+        UniqueConstraint("name", name="uq_users_name"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A server-side sign-in; its id is the SHA-256 of the cookie's secret, never the secret."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        CheckConstraint("id ~ '^[0-9a-f]{64}$'", name="id_sha256"),
+        Index("ix_user_sessions_user_id", "user_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_seen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 
 from service.core.errors import BadRequestError
 from service.db import changelog as changes
-from service.features.routes import base_url, collection_or_404
-from service.web.deps import SessionDep
+from service.features.documents import paging
+from service.features.routes import collection_or_404
+from service.web.deps import SessionDep, base_url
 
 router = APIRouter(tags=["changes"])
 
@@ -58,16 +59,12 @@ def change_log(
         for k, v in {"since": since, "collection": collection, "feature": feature}.items()
         if v is not None
     }
-    links = []
-    if offset + len(entries) < matched:
-        next_query = urlencode({**query, "limit": limit, "offset": offset + limit})
-        links.append(
-            {
-                "href": f"{base_url(request)}/changes?{next_query}",
-                "rel": "next",
-                "type": "application/json",
-            }
-        )
+    url = f"{base_url(request)}/changes"
+
+    def href(**changes: str) -> str:
+        return f"{url}?{urlencode({**query, 'limit': limit, 'offset': offset, **changes})}"
+
+    links = paging(href, offset, limit, len(entries), matched, "application/json")
     return JSONResponse(
         {
             "changes": [entry.as_json() for entry in entries],

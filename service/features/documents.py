@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from service.core import crs as crs_module
-from service.features.queries import Extent, Row
+from service.features.records import Extent, Row
 from service.layers import Collection, geometry_format, property_schemas
-from service.maps.pages import HIGHLIGHTABLE
 from service.packages.validation import plain
 
 GEOJSON = "application/geo+json"
@@ -155,10 +155,18 @@ def page_links(
         link(href(), "self", GEOJSON, "this page"),
         link(href(f="html"), "alternate", HTML, "this page as HTML"),
     ]
+    return links + paging(href, offset, limit, returned, matched, GEOJSON)
+
+
+def paging(
+    href: Callable[..., str], offset: int, limit: int, returned: int, matched: int, type_: str
+) -> list[dict[str, str]]:
+    """next/prev links of a paged list; `href(offset=...)` builds the URL with the new offset."""
+    links = []
     if offset + returned < matched:
-        links.append(link(href(offset=str(offset + limit)), "next", GEOJSON, "next page"))
+        links.append(link(href(offset=str(offset + limit)), "next", type_, "next page"))
     if offset > 0:
-        links.append(link(href(offset=str(max(offset - limit, 0))), "prev", GEOJSON, "previous"))
+        links.append(link(href(offset=str(max(offset - limit, 0))), "prev", type_, "previous"))
     return links
 
 
@@ -182,7 +190,7 @@ def feature_links(base: str, collection: Collection, feature_id: int) -> list[di
         link(f"{url}?f=html", "alternate", HTML, "this feature as HTML"),
         link(f"{base}/collections/{collection.id}", "collection", JSON, collection.title),
     ]
-    if collection.id in HIGHLIGHTABLE:
+    if collection.highlightable:
         target = f"{base}/map?highlight={collection.id}/{feature_id}"
         links.append(link(target, "related", HTML, "on the map"))
     return links

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import geopandas as gpd
 import shapely
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.auth.dependencies import PrincipalDep
@@ -21,40 +20,23 @@ from service.core import crs as crs_module
 from service.core.errors import (
     BadRequestError,
     MethodNotAllowedError,
-    PayloadTooLargeError,
-    PreconditionFailedError,
     PreconditionRequiredError,
-    Problem,
     UnsupportedMediaTypeError,
 )
-from service.db import state
-from service.db.engine import transaction
-from service.db.state import data_version, today
-from service.features import checks as editing
-from service.features import documents as ogc
-from service.features import html, openapi
+from service.db.state import data_version
+from service.features import checks, documents, html, openapi, writes
 from service.features import queries as items
 from service.features import query as itemquery
-from service.features import write_queries as store
-from service.features.routes import base_url, collection_or_404
+from service.features.etags import item_etag, version_check
+from service.features.records import Row
+from service.features.routes import collection_or_404
 from service.layers import COLLECTIONS, Collection
 from service.packages import exports
-from service.web.deps import SessionDep, SettingsDep
+from service.web.bodies import BodyDep
+from service.web.deps import SessionDep, base_url
 from service.web.negotiation import etag, negotiated, not_modified, output_format, tags, wants_html
 
 router = APIRouter(tags=["OGC API Features"])
-
-
-def item_etag(
-    collection: Collection, feature_id: int, version: int, representation: str = ""
-) -> str:
-    """Changes exactly when the stored feature does (a trigger bumps the row version).
-
-    Each representation (another CRS, HTML) has its own tag, `"<version tag>-<representation>"`,
-    so a cache never gets a 304 for coordinates in another CRS; If-Match accepts any of them.
-    """
-    tag = etag(("feature", collection.id, feature_id, version))
-    return tag if not representation else f'{tag[:-1]}-{representation}"'
 
 
 def _representation(target: crs_module.Crs, as_html: bool) -> str:
@@ -65,35 +47,13 @@ def _representation(target: crs_module.Crs, as_html: bool) -> str:
     )
 
 
-async def limited_body(request: Request, settings: SettingsDep) -> bytes:
-    """The request body, refused with 413 as soon as it passes the configured limit."""
-    limit = settings.max_body_bytes
-    declared = request.headers.get("content-length", "")
-    too_large = PayloadTooLargeError(
-        [Problem("request", None, "body", f"larger than the limit of {limit:,} bytes")],
-        "body too large",
-    )
-    if re.fullmatch(r"[0-9]{1,30}", declared) and int(declared) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-BodyDep = Annotated[bytes, Depends(limited_body)]
-
-
 def _only(request: Request, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:
         raise BadRequestError.about(unknown[0], f"unknown query parameter; allowed: {allowed}")
 
 
-def _feature_table(collection: Collection, rows: list[items.Row], base: str) -> html.Table:
+def _feature_table(collection: Collection, rows: list[Row], base: str) -> html.Table:
     names = list(collection.fields)
     url = f"{base}/collections/{collection.id}/items"
     body = [
@@ -114,7 +74,7 @@ ITEM_FORMATS = ("json", "html", "csv", "gpkg")
 
 
 def _file(
-    collection: Collection, rows: list[items.Row], target: crs_module.Crs, fmt: str
+    collection: Collection, rows: list[Row], target: crs_module.Crs, fmt: str
 ) -> tuple[bytes, str]:
     """A page as CSV (EWKT geometry) or GeoPackage, for spreadsheets and desktop GIS."""
     frame = gpd.GeoDataFrame(
@@ -155,11 +115,13 @@ def _items_route(collection: Collection) -> Callable[..., Response]:
         url = f"{base_url(request)}/collections/{collection.id}/items"
         params = dict(request.query_params)
         params.pop("f", None)
-        links = ogc.page_links(url, params, query.offset, query.limit, len(page.rows), page.matched)
+        links = documents.page_links(
+            url, params, query.offset, query.limit, len(page.rows), page.matched
+        )
         if fmt in ("csv", "gpkg"):
             content, media_type = _file(collection, page.rows, query.crs, fmt)
             headers["Content-Disposition"] = f'attachment; filename="{collection.id}.{fmt}"'
-            file_links = ogc.page_links(
+            file_links = documents.page_links(
                 url, {**params, "f": fmt}, query.offset, query.limit, len(page.rows), page.matched
             )
             following = [x["href"] for x in file_links if x["rel"] == "next"]
@@ -176,8 +138,8 @@ def _items_route(collection: Collection) -> Callable[..., Response]:
                 [x for x in links if x["rel"] in ("next", "prev")],
             )
             return HTMLResponse(html.render(view, base_url(request)), headers=headers)
-        body = ogc.feature_collection(page.rows, page.matched, links)
-        return Response(body, media_type=ogc.GEOJSON, headers=headers)
+        body = documents.feature_collection(page.rows, page.matched, links)
+        return Response(body, media_type=documents.GEOJSON, headers=headers)
 
     return get_items
 
@@ -197,24 +159,24 @@ def _item_route(collection: Collection) -> Callable[..., Response]:
         base = base_url(request)
         if as_html:
             facts = [(name, _text(value)) for name, value in row.properties.items()]
-            links = ogc.feature_links(base, collection, row.id)
+            links = documents.feature_links(base, collection, row.id)
             view = html.Page(f"{collection.title} #{row.id}", None, facts, links=links)
             return HTMLResponse(html.render(view, base), headers=headers)
-        body = ogc.feature_doc(base, collection, row)
-        return Response(body, media_type=ogc.GEOJSON, headers=headers)
+        body = documents.feature_doc(base, collection, row)
+        return Response(body, media_type=documents.GEOJSON, headers=headers)
 
     return get_item
 
 
-def _written(request: Request, collection: Collection, row: items.Row, status: int) -> Response:
+def _written(request: Request, collection: Collection, row: Row, status: int) -> Response:
     headers = {
         "ETag": item_etag(collection, row.id, row.version),
         "Content-Crs": crs_module.DEFAULT.header,
     }
     if status == 201:
         headers["Location"] = f"{base_url(request)}/collections/{collection.id}/items/{row.id}"
-    body = ogc.feature_doc(base_url(request), collection, row)
-    return Response(body, status_code=status, media_type=ogc.GEOJSON, headers=headers)
+    body = documents.feature_doc(base_url(request), collection, row)
+    return Response(body, status_code=status, media_type=documents.GEOJSON, headers=headers)
 
 
 BODY_TYPES = {
@@ -248,44 +210,17 @@ def _if_match(request: Request, collection: Collection, feature_id: int) -> str:
     return header
 
 
-def _check_version(
-    header: str, collection: Collection, feature_id: int, current: store.Current
-) -> None:
-    current_tag = item_etag(collection, feature_id, current.version)
-    # Strong comparison (RFC 9110): weak tags never match; any representation's tag does.
-    if not any(
-        tag == current_tag or tag.startswith(current_tag[:-1] + "-") for tag in tags(header)
-    ):
-        raise PreconditionFailedError(
-            f"{collection.id} #{feature_id} changed since you read it (now version "
-            f"{current.version}); read it again and reapply your change"
-        )
-
-
 def _create_route(collection: Collection) -> Callable[..., Response]:
     def create(request: Request, principal: PrincipalDep, body: BodyDep) -> Response:
         authorize(principal, collection)
         _only(request, ())
         _content_type(request, "create")
-        document = editing.load_json(body, collection.id)
-        label = _label(document)
-        draft = editing.check(document, collection, label, _content_crs(request))
-        with transaction(request.app.state.sessionmaker, principal.name) as session:
-            boundary = state.boundary_for(session, draft.geometry, None)
-            editing.check_inside(draft, collection, label, boundary.geometry, boundary.name)
-            new_id = store.create(session, collection, draft, boundary.id)
-            row = items.one(session, collection, new_id, crs_module.DEFAULT)
+        document = checks.load_json(body, collection.id)
+        factory = request.app.state.sessionmaker
+        row = writes.create(factory, collection, document, _content_crs(request), principal.name)
         return _written(request, collection, row, 201)
 
     return create
-
-
-def _label(document: Any, feature_id: int | None = None) -> str:
-    name = None
-    if isinstance(document, dict) and isinstance(document.get("properties"), dict):
-        name = document["properties"].get("name")
-    where = "new feature" if feature_id is None else f"#{feature_id}"
-    return f"{where} {name!r}" if isinstance(name, str) else where
 
 
 def _change_route(collection: Collection, patch: bool) -> Callable[..., Response]:
@@ -297,52 +232,20 @@ def _change_route(collection: Collection, patch: bool) -> Callable[..., Response
         fid = items.parse_id(collection, feature_id)
         header = _if_match(request, collection, fid)
         _content_type(request, "patch" if patch else "put")
-        document = editing.load_json(body, collection.id)
-        content_crs = _content_crs(request)
-        with transaction(request.app.state.sessionmaker, principal.name) as session:
-            current = store.lock(session, collection, fid)
-            _check_version(header, collection, fid, current)
-            if patch:
-                document = _merged(document, current, collection, fid)
-            draft = editing.check(
-                document,
-                collection,
-                _label(document, fid),
-                content_crs,
-                geometry_required=not patch,
-            )
-            boundary = state.boundary_for(session, None, current.municipality_id)
-            editing.check_inside(
-                draft, collection, _label(document, fid), boundary.geometry, boundary.name
-            )
-            properties = editing.dated_status(
-                collection, current.properties, draft.properties, today(session)
-            )
-            store.replace(session, collection, current, fid, properties, draft.geometry)
-            row = items.one(session, collection, fid, crs_module.DEFAULT)
+        document = checks.load_json(body, collection.id)
+        row = writes.change(
+            request.app.state.sessionmaker,
+            collection,
+            fid,
+            document,
+            _content_crs(request),
+            principal.name,
+            version_check(header, collection, fid),
+            patch,
+        )
         return _written(request, collection, row, 200)
 
     return change
-
-
-def _merged(patch: Any, current: store.Current, collection: Collection, fid: int) -> Any:
-    """Apply a JSON merge patch to the stored feature's properties (and maybe its geometry)."""
-    if not isinstance(patch, dict):
-        raise BadRequestError(
-            [Problem(collection.id, f"#{fid}", None, "a merge patch must be a JSON object")],
-            "invalid merge patch",
-        )
-    properties = patch.get("properties", {})
-    if properties is not None and not isinstance(properties, dict):
-        raise BadRequestError(
-            [Problem(collection.id, f"#{fid}", "properties", "expected a JSON object")],
-            "invalid merge patch",
-        )
-    merged = editing.merge_patch(editing.json_values(current.properties), properties or {})
-    document: dict[str, Any] = {"type": "Feature", "properties": merged}
-    if "geometry" in patch:
-        document["geometry"] = patch["geometry"]
-    return document
 
 
 def _delete_route(collection: Collection) -> Callable[..., Response]:
@@ -351,10 +254,8 @@ def _delete_route(collection: Collection) -> Callable[..., Response]:
         _only(request, ())
         fid = items.parse_id(collection, feature_id)
         header = _if_match(request, collection, fid)
-        with transaction(request.app.state.sessionmaker, principal.name) as session:
-            current = store.lock(session, collection, fid)
-            _check_version(header, collection, fid, current)
-            store.remove(session, collection, fid)
+        check = version_check(header, collection, fid)
+        writes.delete(request.app.state.sessionmaker, collection, fid, principal.name, check)
         return Response(status_code=204)
 
     return delete

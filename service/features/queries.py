@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, func, select, true
@@ -18,25 +16,8 @@ from service.core.errors import BadRequestError, NotFoundError, Problem
 from service.db.models import FEATURE_TABLES
 from service.features import cql
 from service.features.query import ItemQuery
+from service.features.records import Extent, Page, Row
 from service.layers import Collection
-
-
-@dataclass(frozen=True)
-class Row:
-    """One feature as read: id, version, properties and its geometry as GeoJSON text."""
-
-    id: int
-    version: int
-    properties: dict[str, Any]
-    geometry: str
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of features and how many match in all."""
-
-    rows: list[Row]
-    matched: int
 
 
 def table(collection: Collection) -> Table:
@@ -166,15 +147,6 @@ def _down(value: float) -> float:
 
 def _up(value: float) -> float:
     return math.ceil(value * 1e6) / 1e6
-
-
-@dataclass(frozen=True)
-class Extent:
-    """Where and when a collection's features lie: bbox in CRS84, first and last status date."""
-
-    bbox: tuple[float, float, float, float] | None
-    first: dt.date | None
-    last: dt.date | None
 
 
 def extent(session: Session, collection: Collection) -> Extent:

@@ -13,16 +13,11 @@ from service.features import documents as ogc
 from service.features import html
 from service.features import queries as items
 from service.layers import COLLECTIONS, Collection
-from service.web.deps import SessionDep
+from service.web.deps import SessionDep, base_url
 from service.web.negotiation import etag, negotiated, not_modified, wants_html
 
 router = APIRouter(tags=["OGC API Features"])
 QUERYABLES_TYPE = "application/schema+json"
-
-
-def base_url(request: Request) -> str:
-    """The service root as the client sees it."""
-    return str(request.base_url).rstrip("/")
 
 
 def collection_or_404(collection_id: str) -> Collection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import shapely
 from psycopg import errors
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert, select, update
@@ -48,8 +49,17 @@ def lock(session: Session, collection: Collection, feature_id: int) -> Current:
     return Current(row["version"], row["municipality_id"] if member else None, properties)
 
 
+def geometry(session: Session, collection: Collection, feature_id: int) -> BaseGeometry:
+    """A feature's stored geometry (EPSG:25832), exactly, for edits computed on the server."""
+    t = table(collection)
+    wkb = session.execute(
+        select(func.ST_AsBinary(t.c.geom)).where(t.c.id == feature_id)
+    ).scalar_one()
+    return shapely.from_wkb(bytes(wkb))
+
+
 def _unique_problem(collection: Collection, error: IntegrityError) -> ConflictError:
-    key = "+".join(collection.layer.key)
+    key = "+".join(collection.key)
     return ConflictError(
         [Problem(collection.id, None, key, f"another feature already has this {key}")],
         f"conflict in {collection.id}",

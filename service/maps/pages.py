@@ -10,29 +10,28 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.core.errors import InvalidDataError, Problem
+from service.core.errors import BadRequestError, Problem
 from service.coverage import figures
 from service.coverage.rules import Unit
 from service.db import state
+from service.layers import highlightable, on_map
 from service.maps.printmap import print_map
 from service.maps.queries import map_layers
-from service.maps.webmap import LAYER_TITLES, MapOptions, build_map
-
-HIGHLIGHTABLE = ("areas", "hamlets", "schools", "districts")
+from service.maps.webmap import MapOptions, build_map
 
 
-def _problem(field: str, message: str) -> InvalidDataError:
-    return InvalidDataError([Problem("query", None, field, message)], "invalid map parameters")
+def _problem(field: str, message: str) -> BadRequestError:
+    return BadRequestError([Problem("query", None, field, message)], "invalid map parameters")
 
 
 def parse_layers(value: str | None) -> frozenset[str]:
     """`layers=areas,schools`: which layers show at first (the rest stay in the layer control)."""
     if not value:
-        return frozenset(LAYER_TITLES)
+        return frozenset(on_map())
     names = frozenset(part.strip() for part in value.split(",") if part.strip())
-    unknown = sorted(names - set(LAYER_TITLES))
+    unknown = sorted(names - set(on_map()))
     if unknown:
-        allowed = ", ".join(LAYER_TITLES)
+        allowed = ", ".join(on_map())
         raise _problem("layers", f"unknown layer(s) {', '.join(unknown)}; allowed: {allowed}")
     return names
 
@@ -55,8 +54,8 @@ def parse_highlight(value: str | None) -> tuple[str, int] | None:
     if not value:
         return None
     collection, _, feature = value.partition("/")
-    if collection not in HIGHLIGHTABLE or not re.fullmatch(r"[0-9]{1,18}", feature):
-        allowed = ", ".join(HIGHLIGHTABLE)
+    if collection not in highlightable() or not re.fullmatch(r"[0-9]{1,18}", feature):
+        allowed = ", ".join(highlightable())
         raise _problem("highlight", f"expected <collection>/<id> with collection in {allowed}")
     return collection, int(feature)
 

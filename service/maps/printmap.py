@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from service.coverage.rules import Unit
+from service.layers import LAYERS, Layer, MapStyle, printable
 from service.maps.webmap import AREA_STYLES, SCHOOL_STYLES, STYLE_BY_KEY, german_number, style_key
 
 WIDTH_PX, HEIGHT_PX, DPI = 1754, 1240, 150  # A4 landscape at 150 dpi
@@ -33,7 +34,7 @@ def _frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame.from_features(collection["features"], crs=CRS)
 
 
-def _polygons(ax: Axes, frame: gpd.GeoDataFrame) -> None:
+def _polygons(ax: Axes, frame: gpd.GeoDataFrame, zorder: float = 2) -> None:
     if frame.empty:
         return
     keys = pd.Series(
@@ -53,6 +54,7 @@ def _polygons(ax: Axes, frame: gpd.GeoDataFrame) -> None:
             alpha=0.75,
             hatch=HATCHES.get(style.pattern or ""),
             linestyle="--" if style.dash else "-",
+            zorder=zorder,
         )
 
 
@@ -132,21 +134,30 @@ def _legend(ax: Axes) -> None:
     )
 
 
+def _draw(ax: Axes, layer: Layer, frame: gpd.GeoDataFrame | None) -> None:
+    """Draw one layer in its registry style; the municipality's outline is drawn heavier."""
+    if frame is None or frame.empty:
+        return
+    if layer.map_style is MapStyle.OUTLINE:
+        heavy = layer.name == "municipality"
+        frame.boundary.plot(
+            ax=ax, color="black", linewidth=2 if heavy else 0.8, linestyle="-" if heavy else "--"
+        )
+    elif layer.map_style is MapStyle.STATUS:
+        _polygons(ax, frame, zorder=2 + list(LAYERS).index(layer.name) / 100)
+    elif layer.map_style is MapStyle.POINT:
+        colours = [SCHOOL_STYLES[c][0] for c in frame[layer.status_field or "connection"]]
+        frame.plot(ax=ax, color=colours, edgecolor="black", markersize=40, zorder=5)
+
+
 def print_map(layers: dict[str, dict[str, Any]], headline: Unit, title: str) -> bytes:
     """Render the map as PNG bytes; it needs no network (no basemap)."""
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     ax = figure.add_axes((0.02, 0.06, 0.66, 0.82))
     frames = {name: _frame(collection) for name, collection in layers.items()}
-    frames["municipality"].boundary.plot(ax=ax, color="black", linewidth=2)
-    if not frames["districts"].empty:
-        frames["districts"].boundary.plot(ax=ax, color="black", linewidth=0.8, linestyle="--")
-    _polygons(ax, frames["hamlets"])
-    _polygons(ax, frames["areas"])
-    schools = frames["schools"]
-    if not schools.empty:
-        colours = [SCHOOL_STYLES[c][0] for c in schools["connection"]]
-        schools.plot(ax=ax, color=colours, edgecolor="black", markersize=40, zorder=5)
+    for name in printable():  # outlines first, then areas over hamlets, schools on top
+        _draw(ax, LAYERS[name], frames.get(name))
     ax.set_aspect("equal")
     ax.set_axis_off()
     _scale_bar(ax)

@@ -9,26 +9,20 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.coverage.queries import FEATURE_STATUS
+from service.layers import LAYERS, Layer, on_map
 
 SIMPLIFY_M = 1.0
 
-# One query per layer; {columns} are the popup properties, {join} restricts to versions as of.
-LAYER_SQL: dict[str, tuple[str, str]] = {
-    "municipality": ("f.name, f.ags", ""),
-    "districts": ("f.name", ""),
-    "areas": (
-        "f.name, f.kind, fs.status, f.funding, f.provider, fs.status_since, f.notes",
-        "JOIN feature_status fs ON fs.feature_table = 'areas' AND fs.feature_id = f.id",
-    ),
-    "hamlets": (
-        "f.name, fs.status, fs.status_since, f.demand_share",
-        "JOIN feature_status fs ON fs.feature_table = 'hamlets' AND fs.feature_id = f.id",
-    ),
-    "schools": (
-        "f.name, f.school_type, f.pupils, fs.status AS connection, fs.status_since",
-        "JOIN feature_status fs ON fs.feature_table = 'schools' AND fs.feature_id = f.id",
-    ),
-}
+
+def layer_sql(layer: Layer) -> tuple[str, str]:
+    """The popup columns of a map layer, and the join to the status versions valid as of."""
+    if layer.status_field is None:
+        return ", ".join(f"f.{name}" for name in layer.map_fields), ""
+    versioned = {layer.status_field: f"fs.status AS {layer.status_field}"}
+    versioned["status_since"] = "fs.status_since"
+    columns = ", ".join(versioned.get(name, f"f.{name}") for name in layer.map_fields)
+    join = f"JOIN feature_status fs ON fs.feature_table = '{layer.name}' AND fs.feature_id = f.id"
+    return columns, join
 
 
 def _feature(row: Any) -> dict[str, Any]:
@@ -43,10 +37,13 @@ def _feature(row: Any) -> dict[str, Any]:
 
 def layer(session: Session, m: int, name: str, as_of: dt.date, srid: int = 4326) -> dict[str, Any]:
     """One layer as a FeatureCollection; features without a version by `as_of` are left out."""
-    columns, join = LAYER_SQL[name]
+    spec = LAYERS[name]
+    columns, join = layer_sql(spec)
     where = "f.id = :m" if name == "municipality" else "f.municipality_id = :m"
     geometry = (
-        "f.geom" if name == "schools" else f"ST_SimplifyPreserveTopology(f.geom, {SIMPLIFY_M})"
+        "f.geom"
+        if spec.geometry == "Point"
+        else f"ST_SimplifyPreserveTopology(f.geom, {SIMPLIFY_M})"
     )
     geometry = f"ST_Transform({geometry}, {int(srid)})"
     digits = 6 if srid == 4326 else 2
@@ -65,4 +62,4 @@ def map_layers(
     session: Session, m: int, as_of: dt.date, srid: int = 4326
 ) -> dict[str, dict[str, Any]]:
     """Every layer the map shows (never the addresses: they stay on the server)."""
-    return {name: layer(session, m, name, as_of, srid) for name in LAYER_SQL}
+    return {name: layer(session, m, name, as_of, srid) for name in on_map()}

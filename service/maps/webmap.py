@@ -14,14 +14,8 @@ from jinja2 import Template
 
 from service.core.vocabulary import GERMAN_LABELS, Connection, Funding, Status
 from service.coverage.rules import Unit
+from service.layers import LAYERS, MapStyle, on_map
 
-LAYER_TITLES = {
-    "municipality": "Gemeindegrenze",
-    "districts": "Ortsteile",
-    "areas": "Ausbaugebiete",
-    "hamlets": "Bauerschaften",
-    "schools": "Schulen",
-}
 FIELD_LABELS = {
     "name": "Name",
     "kind_label": "Art",
@@ -32,11 +26,6 @@ FIELD_LABELS = {
     "school_type": "Schulform",
     "pupils": "Schüler*innen",
     "connection_label": "Anschluss",
-}
-POPUP_FIELDS = {
-    "areas": ["name", "kind_label", "status_label", "provider", "funding_label", "since"],
-    "hamlets": ["name", "status_label", "since"],
-    "schools": ["name", "school_type", "pupils", "connection_label", "since"],
 }
 
 
@@ -79,7 +68,7 @@ class MapOptions:
     basemap_attribution: str = ""
     static_prefix: str = "/static"
     lookup_url: str = "/lookup"
-    visible: frozenset[str] = field(default_factory=lambda: frozenset(LAYER_TITLES))
+    visible: frozenset[str] = field(default_factory=lambda: frozenset(on_map()))
     center: tuple[float, float] | None = None
     zoom: int | None = None
     highlight: tuple[str, int] | None = None
@@ -148,18 +137,19 @@ def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
 def _popup(name: str, data: dict[str, Any]) -> folium.GeoJsonPopup | None:
     if not data["features"]:  # folium checks the fields against the first feature
         return None
-    fields = POPUP_FIELDS[name]
+    fields = list(LAYERS[name].popup)
     return folium.GeoJsonPopup(
         fields=fields, aliases=[FIELD_LABELS[f] for f in fields], localize=False, labels=True
     )
 
 
 def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) -> folium.GeoJson:
-    group = folium.FeatureGroup(name=LAYER_TITLES[name], show=show)
-    if name == "schools":
+    group = folium.FeatureGroup(name=LAYERS[name].german_title, show=show)
+    style = LAYERS[name].map_style
+    if style is MapStyle.POINT:
         layer = folium.GeoJson(
             data,
-            name=LAYER_TITLES[name],
+            name=LAYERS[name].german_title,
             marker=folium.CircleMarker(
                 radius=7, weight=2, color="#000000", fill=True, fill_opacity=0.9
             ),
@@ -171,10 +161,10 @@ def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) ->
             },
             popup=_popup(name, data),
         )
-    elif name in POPUP_FIELDS:
+    elif style is MapStyle.STATUS:
         layer = folium.GeoJson(
             data,
-            name=LAYER_TITLES[name],
+            name=LAYERS[name].german_title,
             style_function=_path_style,
             popup=_popup(name, data),
             highlight_function=lambda _: {"weight": 4},
@@ -182,7 +172,7 @@ def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) ->
     else:
         layer = folium.GeoJson(
             data,
-            name=LAYER_TITLES[name],
+            name=LAYERS[name].german_title,
             style_function=_outline_style,
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         )
@@ -208,7 +198,7 @@ def build_map(layers: dict[str, dict[str, Any]], headline: Unit, options: MapOpt
     labelled = {name: label_features(name, data) for name, data in layers.items()}
     geojson = {
         name: _add_layer(fmap, name, labelled[name], name in options.visible)
-        for name in LAYER_TITLES
+        for name in on_map()
         if name in labelled
     }
     folium.LayerControl(collapsed=options.embed).add_to(fmap)

@@ -7,8 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.db.state import municipality
+from service.layers import LAYERS
 from service.packages.exports import frame_of
-from service.packages.format import LAYERS
 
 
 def package_frames(session: Session, ags: str | None) -> dict[str, gpd.GeoDataFrame]:

@@ -16,7 +16,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from service.packages.format import LAYERS, STORAGE_CRS
+from service.layers import LAYERS, STORAGE_CRS
 from service.packages.validation import plain
 
 

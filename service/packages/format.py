@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -12,124 +11,11 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from service.core.errors import InvalidDataError, Problem
-from service.core.vocabulary import Connection, Funding, Kind, Status
 from service.coverage.reference import FILE_NAME as REFERENCE_FILE
 from service.coverage.reference import read_reference
+from service.layers import LAYERS, STORAGE_CRS
 
-STORAGE_CRS = "EPSG:25832"
 FILE_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb")
-
-
-class FieldType(StrEnum):
-    """How a package field is parsed and checked."""
-
-    TEXT = "text"
-    DATE = "date"
-    INTEGER = "integer"
-    SHARE = "share"
-    BOOLEAN = "boolean"
-    AGS = "ags"
-    POSTCODE = "postcode"
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One property of a layer: its type, whether it must be given, its allowed values."""
-
-    kind: FieldType = FieldType.TEXT
-    required: bool = True
-    allowed: type[StrEnum] | None = None
-    default: Any = None
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One layer of a package: geometry type, fields, and the fields that identify a feature."""
-
-    name: str
-    geometry: str
-    fields: dict[str, FieldSpec]
-    key: tuple[str, ...] = ("name",)
-    label: tuple[str, ...] = ("name",)
-
-
-_APPROXIMATE = FieldSpec(FieldType.BOOLEAN, required=False, default=False)
-_OPTIONAL = FieldSpec(required=False)
-_EXTERNAL_ID = FieldSpec(required=False)  # the id a provider or a register gives the feature
-_SINCE = FieldSpec(FieldType.DATE)
-
-LAYERS: dict[str, LayerSpec] = {
-    spec.name: spec
-    for spec in (
-        LayerSpec(
-            "municipality",
-            "MultiPolygon",
-            {"name": FieldSpec(), "ags": FieldSpec(FieldType.AGS)},
-            key=("ags",),
-        ),
-        LayerSpec(
-            "districts",
-            "MultiPolygon",
-            {"name": FieldSpec(), "approximate": _APPROXIMATE, "external_id": _EXTERNAL_ID},
-        ),
-        LayerSpec(
-            "areas",
-            "MultiPolygon",
-            {
-                "name": FieldSpec(),
-                "kind": FieldSpec(allowed=Kind),
-                "status": FieldSpec(allowed=Status),
-                "funding": FieldSpec(allowed=Funding, required=False, default=Funding.UNKNOWN),
-                "provider": _OPTIONAL,
-                "status_since": _SINCE,
-                "notes": _OPTIONAL,
-                "approximate": _APPROXIMATE,
-                "external_id": _EXTERNAL_ID,
-            },
-        ),
-        LayerSpec(
-            "hamlets",
-            "MultiPolygon",
-            {
-                "name": FieldSpec(),
-                "status": FieldSpec(allowed=Status),
-                "status_since": _SINCE,
-                "demand_share": FieldSpec(FieldType.SHARE, required=False),
-                "approximate": _APPROXIMATE,
-                "external_id": _EXTERNAL_ID,
-            },
-        ),
-        LayerSpec(
-            "schools",
-            "Point",
-            {
-                "name": FieldSpec(),
-                "school_type": FieldSpec(),
-                "pupils": FieldSpec(FieldType.INTEGER),
-                "connection": FieldSpec(allowed=Connection),
-                "status_since": _SINCE,
-                "school_number": _OPTIONAL,
-                "street": _OPTIONAL,
-                "postcode": FieldSpec(FieldType.POSTCODE, required=False),
-                "approximate": _APPROXIMATE,
-                "external_id": _EXTERNAL_ID,
-            },
-        ),
-        LayerSpec(
-            "addresses",
-            "Point",
-            {
-                "street": FieldSpec(),
-                "house_number": FieldSpec(),
-                "postcode": FieldSpec(FieldType.POSTCODE),
-                "approximate": _APPROXIMATE,
-                "external_id": _EXTERNAL_ID,
-            },
-            key=("postcode", "street", "house_number"),
-            label=("street", "house_number"),
-        ),
-    )
-}
 
 
 @dataclass

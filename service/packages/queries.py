@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from service.coverage.reference_queries import replace_reference
 from service.db.state import ewkb
+from service.layers import LAYERS
 from service.packages.diff import LayerDiff
-from service.packages.format import LAYERS
 from service.packages.validation import Feature, Package
 
 
@@ -122,3 +122,8 @@ def load_package(session: Session, package: Package) -> dict[str, LayerDiff]:
     if package.reference is not None:
         diffs["reference_figures"] = replace_reference(session, package.reference)
     return diffs
+
+
+def is_empty(session: Session) -> bool:
+    """Whether no municipality has been loaded yet."""
+    return bool(session.execute(text("SELECT NOT EXISTS (SELECT 1 FROM municipality)")).scalar())

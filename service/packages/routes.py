@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-import re
-import tempfile
-from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
-from starlette.types import Message, Receive
 
 from service.auth.dependencies import PrincipalDep
 from service.auth.tokens import authorize
-from service.core.errors import BadRequestError, PayloadTooLargeError, Problem
 from service.db.models import Import
-from service.features.routes import base_url
-from service.layers import COLLECTIONS
-from service.packages import deliveries
+from service.layers import COLLECTIONS, importable
+from service.packages import deliveries, uploads
 from service.packages import import_queries as import_store
-from service.packages.columns import Mapping
-from service.packages.importing import IMPORTABLE, ImportRequest, Match
-from service.packages.sources import ReadOptions
-from service.web.deps import SessionDep, SettingsDep
+from service.packages.importing import Match
+from service.web.deps import SessionDep, SettingsDep, base_url
 
 router = APIRouter(tags=["imports"])
 ImportId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
-CHUNK = 1 << 20
-FORM_FIELDS = (
-    "file",
-    "layer",
-    "match",
-    "delete_missing",
-    "crs",
-    "source_layer",
-    "encoding",
-    "mapping",
-    "ags",
-)
-
 UPLOAD_SCHEMA = {
     "type": "object",
     "required": ["file", "layer"],
@@ -52,7 +29,7 @@ UPLOAD_SCHEMA = {
             "format": "binary",
             "description": "GeoPackage, zipped Shapefile, GeoJSON, CSV or XLSX",
         },
-        "layer": {"type": "string", "enum": list(IMPORTABLE)},
+        "layer": {"type": "string", "enum": list(importable())},
         "match": {"type": "string", "enum": [m.value for m in Match], "default": "name"},
         "delete_missing": {"type": "boolean", "default": False},
         "crs": {"type": "string", "description": "CRS of a file that declares none"},
@@ -60,88 +37,15 @@ UPLOAD_SCHEMA = {
         "encoding": {"type": "string", "description": "text encoding, e.g. cp1252"},
         "mapping": {"type": "string", "format": "binary", "description": "TOML mapping file"},
         "ags": {"type": "string", "description": "municipality key, if several are loaded"},
+        "status_since": {
+            "type": "string",
+            "format": "date",
+            "description": "the date of every new or changed status that has none of its own "
+            "(default: the day it is recorded); not in the future",
+        },
     },
 }
 PROBLEM = {"description": "Problem document", "content": {"application/problem+json": {}}}
-
-
-def _too_large(limit: int) -> PayloadTooLargeError:
-    message = f"larger than the import limit of {limit:,} bytes (BROADBAND_MAX_IMPORT_BYTES)"
-    return PayloadTooLargeError([Problem("import", None, "file", message)], "file too large")
-
-
-def _text(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequestError.about(name, "expected a text field, got a file", layer="import")
-    return value.strip() or None
-
-
-async def _save(upload: UploadFile, folder: Path, limit: int) -> Path:
-    """Copy the upload to a file of ours (only its suffix kept), refusing it past the limit."""
-    suffix = Path(upload.filename or "").suffix.lower()
-    target = folder / ("delivery" + (suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""))
-    size = 0
-    with target.open("wb") as out:
-        while chunk := await upload.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            out.write(chunk)
-    return target
-
-
-def _limited(receive: Receive, limit: int) -> Receive:
-    """The request body as it arrives, refused as soon as it passes the limit (chunked too)."""
-    received = 0
-
-    async def counting() -> Message:
-        nonlocal received
-        message = await receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise _too_large(limit - 100_000)
-        return message
-
-    return counting
-
-
-def _boolean(value: str | None, name: str) -> bool:
-    if value is None:
-        return False
-    if value.lower() in ("true", "1", "yes", "on"):
-        return True
-    if value.lower() in ("false", "0", "no", "off"):
-        return False
-    raise BadRequestError.about(name, f"expected true or false, got {value!r}", layer="import")
-
-
-def _request(form: FormData, path: Path, file_name: str, mapping: Mapping) -> ImportRequest:
-    layer = _text(form, "layer")
-    if layer not in IMPORTABLE:
-        raise BadRequestError.about(
-            "layer", f"expected one of {', '.join(IMPORTABLE)}, got {layer!r}", layer="import"
-        )
-    match_value = _text(form, "match") or Match.NAME.value
-    if match_value not in [m.value for m in Match]:
-        raise BadRequestError.about(
-            "match", f"expected name or external_id, got {match_value!r}", layer="import"
-        )
-    return ImportRequest(
-        path=path,
-        layer=layer,
-        file_name=file_name,
-        match=Match(match_value),
-        delete_missing=_boolean(_text(form, "delete_missing"), "delete_missing"),
-        read=ReadOptions(
-            source_layer=_text(form, "source_layer"),
-            crs=_text(form, "crs"),
-            encoding=_text(form, "encoding"),
-        ),
-        mapping=mapping,
-    )
 
 
 def _document(request: Request, record: Import) -> dict[str, Any]:
@@ -185,38 +89,11 @@ async def create_import(
     request: Request, principal: PrincipalDep, settings: SettingsDep
 ) -> JSONResponse:
     """All or nothing: one bad feature refuses the file with every problem listed."""
-    limit = settings.max_import_bytes
-    declared = request.headers.get("content-length", "")
-    if re.fullmatch(r"[0-9]{1,30}", declared) and int(declared) > limit + 100_000:
-        raise _too_large(limit)  # before a byte of the body is read
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise BadRequestError.about(
-            "body", "expected multipart/form-data with a `file` and a `layer` field", layer="import"
-        )
-    counted = Request(request.scope, _limited(request.receive, limit + 100_000))
-    async with counted.form(max_files=2, max_fields=len(FORM_FIELDS)) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise BadRequestError.about(
-                "file", "attach the delivery as the multipart field `file`", layer="import"
-            )
-        with tempfile.TemporaryDirectory(prefix="broadband-import-") as folder:
-            path = await _save(upload, Path(folder), limit)
-            mapping = Mapping()
-            mapping_upload = form.get("mapping")
-            if isinstance(mapping_upload, UploadFile):
-                mapping_path = Path(folder) / "mapping.toml"
-                mapping_path.write_bytes(await mapping_upload.read(1_000_000))
-                mapping = Mapping.from_toml(mapping_path)
-            delivery = replace(
-                _request(form, path, upload.filename or path.name, mapping), limit=limit
-            )
-            authorize(principal, COLLECTIONS[delivery.layer])
-            factory = request.app.state.sessionmaker
-            ags = _text(form, "ags")
-            record = await run_in_threadpool(
-                deliveries.preview, factory, delivery, principal.name, ags
-            )
+    async with uploads.delivery_upload(request, settings.max_import_bytes) as (delivery, form):
+        authorize(principal, COLLECTIONS[delivery.layer])
+        factory = request.app.state.sessionmaker
+        ags = uploads.text_field(form, "ags")
+        record = await run_in_threadpool(deliveries.preview, factory, delivery, principal.name, ags)
     document = _document(request, record)
     headers = {"Location": document["links"][0]["href"]}
     return JSONResponse(document, status_code=201, headers=headers)

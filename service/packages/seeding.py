@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.errors import InvalidDataError, Problem
 from service.db.engine import transaction
+from service.packages import queries
 from service.packages.diff import LayerDiff
 from service.packages.format import read_package
-from service.packages.queries import load_package
 from service.packages.validation import Package, validate_package
 
 Step = Callable[[str], None]
@@ -27,11 +26,6 @@ def prepare(source: Path, step: Step = lambda _: None) -> Package:
     return validate_package(raw)
 
 
-def is_empty(session: Session) -> bool:
-    """Whether no municipality has been loaded yet."""
-    return bool(session.execute(text("SELECT NOT EXISTS (SELECT 1 FROM municipality)")).scalar())
-
-
 def seed(
     factory: sessionmaker[Session],
     source: Path,
@@ -42,13 +36,13 @@ def seed(
     """Load a package, replacing its municipality's data; None when skipped (database not empty)."""
     if only_if_empty:
         with factory() as session:
-            if not is_empty(session):
+            if not queries.is_empty(session):
                 return None
     package = prepare(source, step)
     step("writing to the database")
     try:
         with transaction(factory, actor) as session:
-            return load_package(session, package)
+            return queries.load_package(session, package)
     except (IntegrityError, DataError) as exc:  # a constraint or a value the database refuses
         problem = Problem("package", None, None, f"the database refused it: {exc.orig}")
         raise InvalidDataError([problem], f"invalid package {source.name}") from exc

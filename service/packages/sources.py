@@ -20,7 +20,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
 from service.core.errors import InvalidDataError, Problem
-from service.packages.format import STORAGE_CRS
+from service.layers import STORAGE_CRS
 
 TABLES = (".csv", ".txt", ".xlsx", ".ods")
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "geometrie")

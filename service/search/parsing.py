@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.core.errors import InvalidDataError, Problem
+from service.core.errors import BadRequestError, Problem
 
 MAX_QUERY = 200
 # A postcode with the town name after it ("48653 Coesfeld"), wherever it stands.
@@ -36,9 +36,9 @@ def normalise_number(number: str) -> str:
     return re.sub(r"\s", "", number).lower()
 
 
-def _refuse() -> InvalidDataError:
+def _refuse() -> BadRequestError:
     message = f"expected an address like 'Marktplatz 1' (1 to {MAX_QUERY} characters)"
-    return InvalidDataError([Problem("query", None, "q", message)], "invalid address search")
+    return BadRequestError([Problem("query", None, "q", message)], "invalid address search")
 
 
 def parse_query(query: str) -> AddressQuery:

@@ -30,6 +30,11 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def base_url(request: Request) -> str:
+    """The service root as the client sees it."""
+    return str(request.base_url).rstrip("/")
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]

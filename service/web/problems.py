@@ -1,14 +1,20 @@
-"""The one place where domain errors become HTTP statuses, as RFC 9457 problem documents."""
+"""The one place where errors become HTTP answers: each by its type, never by the URL, as an
+RFC 9457 problem document (`application/problem+json`); every 5xx is logged with its traceback."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
 
 from service.core.errors import (
     AuthenticationError,
@@ -28,6 +34,7 @@ from service.core.errors import (
     ProvisioningError,
     UnsupportedMediaTypeError,
 )
+from service.core.logging import REQUEST_ID, DatabaseHealth
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     BadRequestError: 400,
@@ -47,6 +54,12 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 
 PROBLEM_JSON = "application/problem+json"
+# Where FastAPI found a bad parameter; the first part of an error's `loc`.
+PARAMETER_PLACES = ("query", "path", "header", "cookie")
+ECHOED_PLACES = ("query", "path")  # headers and cookies may be credentials: never echoed
+MAX_ECHO = 80
+
+LOGGER = logging.getLogger(__name__)
 
 
 def status_for(error: DomainError) -> int:
@@ -57,54 +70,165 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
+def _problem_member(item: Problem) -> dict[str, object]:
+    """One problem; `location` only where a geometry fails at a known place."""
+    member = asdict(item)
+    if member["location"] is None:
+        del member["location"]
+    return member
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    problems: list[Problem] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The problem document; a 5xx also names the request id, for the report to the operator."""
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if problems is not None:
+        body["problems"] = [_problem_member(item) for item in problems]
+    headers = dict(headers or {})
+    request_id = REQUEST_ID.get()
+    if status >= 500 and request_id is not None:
+        body["request_id"] = request_id
+        headers["X-Request-ID"] = request_id
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _title(status: int) -> str:
+    """`Not Found` → `NotFound`, like the titles derived from the domain errors' names."""
+    return _phrase(status).replace(" ", "").replace("-", "")
+
+
 async def _handle(request: Request, error: Exception) -> JSONResponse:
     if not isinstance(error, DomainError):  # registered for DomainError only
         raise error
     status = status_for(error)
-    body: dict[str, object] = {
-        "type": "about:blank",
-        "title": type(error).__name__.removesuffix("Error"),
-        "status": status,
-        "detail": error.summary if isinstance(error, InvalidDataError) else str(error),
-    }
-    if isinstance(error, InvalidDataError):
-        body["problems"] = [asdict(problem) for problem in error.problems]
+    title = type(error).__name__.removesuffix("Error")
+    if status >= 500:
+        LOGGER.error("%s; answered %d", title, status, exc_info=error)
     headers = {}
     if isinstance(error, AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="broadband"'
     if isinstance(error, MethodNotAllowedError):
         headers["Allow"] = ", ".join(error.allowed)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if isinstance(error, InvalidDataError):
+        return problem(status, title, error.summary, error.problems, headers)
+    return problem(status, title, str(error), headers=headers)
 
 
 async def _database_down(request: Request, error: Exception) -> JSONResponse:
-    """A database that is down or refuses us is the service's problem, not the client's: 503."""
-    body = {
-        "type": "about:blank",
-        "title": "DatabaseUnavailable",
-        "status": 503,
-        "detail": "the database cannot be reached right now; see /readyz",
-    }
-    return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+    """A database that is down or refuses us is the service's problem, not the client's: 503.
+
+    A lost connection is logged once per outage (by the engine watch, with its traceback); any
+    other database error is logged here.
+    """
+    health: DatabaseHealth = request.app.state.database
+    if not health.down:
+        LOGGER.error("database error; answered 503", exc_info=error)
+    detail = "the database cannot be reached right now; see /readyz"
+    return problem(503, "DatabaseUnavailable", detail)
 
 
-OGC_PATHS = ("/collections", "/changes", "/imports", "/export")
+def _parameter_problem(error: Mapping[str, Any]) -> Problem:
+    """One of FastAPI's validation errors as a problem naming the parameter (or body field)."""
+    place, *rest = [str(part) for part in error.get("loc", ())] or ["request"]
+    field = rest[0] if place in PARAMETER_PLACES and rest else ".".join(rest) or place
+    message = str(error.get("msg", "invalid value"))
+    received = error.get("input")
+    if place in ECHOED_PLACES and isinstance(received, str | int | float):
+        shown = repr(received)
+        message += f", got {shown if len(shown) <= MAX_ECHO else shown[:MAX_ECHO] + '…'}"
+    return Problem("request", None, field, message)
 
 
-async def _invalid_request(request: Request, error: Exception) -> Response:
-    """OGC API paths answer bad parameters with 400 and a problem document naming each one."""
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
+    """Parameters FastAPI could not parse: 400, with a problem naming each one."""
     if not isinstance(error, RequestValidationError):  # registered for it only
         raise error
-    if not request.url.path.startswith(OGC_PATHS):
-        return await request_validation_exception_handler(request, error)
-    problems = [
-        Problem("request", None, str(item["loc"][-1]), str(item["msg"])) for item in error.errors()
-    ]
-    return await _handle(request, BadRequestError(problems, "invalid request parameters"))
+    found = [_parameter_problem(item) for item in error.errors()]
+    fields = ", ".join(dict.fromkeys(str(item.field) for item in found))
+    return await _handle(request, BadRequestError(found, f"invalid {fields}"))
+
+
+def _http_detail(request: Request, error: HTTPException) -> str:
+    """Routing's bare `Not Found` and `Method Not Allowed` say what to do instead."""
+    bare = error.detail == _phrase(error.status_code)
+    if bare and error.status_code == 404:
+        return f"nothing at {request.url.path}; /api lists every endpoint"
+    if bare and error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        return f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
+    return str(error.detail)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Routing's own errors (unknown path, method not allowed) in the same shape; headers kept."""
+    if not isinstance(error, HTTPException):  # registered for it only
+        raise error
+    status = error.status_code
+    if status < 400 or not is_body_allowed_for_status_code(status):
+        return Response(status_code=status, headers=error.headers)
+    if status >= 500:
+        LOGGER.error("%s; answered %d", error.detail, status, exc_info=error)
+    return problem(status, _title(status), _http_detail(request, error), headers=error.headers)
+
+
+async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    """Whatever no handler knows is a defect: 500, logged with its traceback, never shown."""
+    LOGGER.error("unhandled %s; answered 500", type(error).__name__, exc_info=error)
+    detail = "an unexpected error occurred; it was logged, please report the request_id"
+    return problem(500, _title(500), detail)
+
+
+PROBLEM_RESPONSE = {
+    "description": "Problem document (RFC 9457) naming each parameter that is wrong",
+    "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},
+}
+
+
+def _described(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI description with FastAPI's stock 422 replaced by the 400 we really send."""
+    stock = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = stock()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.get("responses", {})
+                validation = responses.get("422", {})
+                if validation.get("description") == "Validation Error":
+                    del responses["422"]
+                    responses.setdefault("400", PROBLEM_RESPONSE)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers on the app."""
+    """Register the handlers on the app (and say in the API description what they send)."""
+    app.openapi = _described(app)  # type: ignore[method-assign]
     app.add_exception_handler(DomainError, _handle)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(Exception, unexpected)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidDataError, NotFoundError
 from service.coverage import figures
-from service.coverage.rules import Breakdown, share_pct, step_dates
+from service.coverage.rules import Breakdown, Unit, share_pct, step_dates
 from service.db.state import ewkb
 
 X0, Y0 = 370000, 5750000
@@ -71,7 +71,12 @@ def town(db: Session) -> dict[str, int]:
         )
 
     def area(
-        name: str, kind: str, status: str, since: str, provider: str | None, box_: tuple
+        name: str,
+        kind: str,
+        status: str,
+        since: str,
+        provider: str | None,
+        box_: tuple[float, float, float, float],
     ) -> int:
         values = {"municipality_id": m, "name": name, "kind": kind, "status": status}
         values |= {"status_since": since, "provider": provider, "geom": multi(*box_)}
@@ -139,11 +144,11 @@ def town(db: Session) -> dict[str, int]:
     return ids
 
 
-def _figure(unit: figures.Unit) -> tuple[int, int, float]:
+def _figure(unit: Unit) -> tuple[int, int, float]:
     return unit.addresses.numerator, unit.addresses.denominator, unit.addresses.share_pct
 
 
-def _by_name(units: list[figures.Unit]) -> dict[str, tuple[int, int, float]]:
+def _by_name(units: list[Unit]) -> dict[str, tuple[int, int, float]]:
     return {unit.name: _figure(unit) for unit in units}
 
 

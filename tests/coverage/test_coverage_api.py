@@ -101,10 +101,10 @@ def test_as_of_before_the_roll_out(coesfeld: object, client: TestClient) -> None
 @pytest.mark.parametrize(
     ("params", "status", "needle"),
     [
-        ({"as_of": "2021-13-01"}, 422, "as_of"),
-        ({"as_of": "2999-01-01"}, 422, "lies in the future"),
+        ({"as_of": "2021-13-01"}, 400, "as_of"),
+        ({"as_of": "2999-01-01"}, 400, "lies in the future"),
         ({"ags": "01234567"}, 404, "no municipality with AGS 01234567"),
-        ({"f": "xlsx"}, 422, "f"),
+        ({"f": "xlsx"}, 400, "'json' or 'csv'"),
     ],
 )
 def test_bad_parameters_get_a_clear_4xx(
@@ -112,6 +112,7 @@ def test_bad_parameters_get_a_clear_4xx(
 ) -> None:
     response = client.get("/coverage", params=params)
     assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
     assert needle in response.text
 
 
@@ -169,5 +170,5 @@ def test_districts_as_geojson_carry_outlines_and_figures(
         assert 7.0 < lon < 7.3
         assert 51.8 < lat < 52.0
     refused = client.get("/coverage/kinds", params={"f": "geojson"})
-    assert refused.status_code == 422
+    assert refused.status_code == 400
     assert "geojson is available for districts and hamlets" in refused.text

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbformat import NotebookNode
 
 from service.core.settings import PROJECT_ROOT
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _read(path: Path) -> NotebookNode:
+    # nbformat.read carries no annotations.
+    read = cast(Callable[..., NotebookNode], nbformat.read)
+    return read(path, as_version=4)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -18,7 +27,7 @@ def test_notebook_runs_against_the_service(
     path: Path, service_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BROADBAND_URL", service_url)
-    notebook = nbformat.read(path, as_version=4)
+    notebook = _read(path)
     NotebookClient(notebook, timeout=180, kernel_name="python3").execute()
     errors = [
         output
@@ -39,5 +48,5 @@ def test_notebook_runs_against_the_service(
 def test_notebooks_are_committed_without_outputs() -> None:
     assert NOTEBOOKS
     for path in NOTEBOOKS:
-        notebook = nbformat.read(path, as_version=4)
+        notebook = _read(path)
         assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")

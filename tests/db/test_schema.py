@@ -27,25 +27,27 @@ BOWTIE = (
 @pytest.fixture
 def town(db: Session) -> int:
     """A one-square-kilometre municipality inside the rolled-back test transaction."""
-    return db.execute(
+    municipality: int = db.execute(
         text(
             "INSERT INTO municipality (ags, name, geom) VALUES ('09999999', 'Testdorf', :g) "
             "RETURNING id"
         ),
         {"g": SQUARE},
     ).scalar_one()
+    return municipality
 
 
 def _insert_area(db: Session, town: int, **overrides: str) -> int:
     values = {"name": "Testgebiet", "kind": "settlement", "status": "connected", "geom": SQUARE}
     values |= overrides
-    return db.execute(
+    area: int = db.execute(
         text(
             "INSERT INTO areas (municipality_id, name, kind, status, status_since, geom) "
             "VALUES (:m, :name, :kind, :status, '2021-07-01', :geom) RETURNING id"
         ),
         {"m": town, **values},
     ).scalar_one()
+    return area
 
 
 def test_migrations_run_up_and_down(spare_cluster: TemporaryCluster) -> None:

@@ -203,6 +203,47 @@ def test_put_replaces_the_whole_feature(
     assert log["changes"][-1]["geometry_changed"] is True
 
 
+def _undated(feature: dict[str, Any]) -> dict[str, Any]:
+    feature["properties"].pop("status_since")
+    return feature
+
+
+def test_a_new_feature_without_status_since_holds_from_today(
+    client: TestClient, tokens: dict[str, str], restore: None, engine: Engine
+) -> None:
+    response = client.post(URL, json=_undated(area()), headers=_auth(tokens["editor"]))
+    assert response.status_code == 201, response.text
+    assert response.json()["properties"]["status_since"] == TODAY.isoformat()
+    with engine.connect() as connection:
+        history = connection.execute(
+            text(
+                "SELECT status, status_since FROM status_history WHERE feature_table = 'areas' "
+                "AND feature_id = :id"
+            ),
+            {"id": response.json()["id"]},
+        ).all()
+    assert [tuple(row) for row in history] == [("planned", TODAY)]
+
+
+def test_put_without_status_since_keeps_an_unchanged_status_date_and_dates_a_new_one(
+    client: TestClient, tokens: dict[str, str], created: dict[str, Any]
+) -> None:
+    same = client.put(
+        f"{URL}/{created['id']}",
+        json=_undated(area(notes="nur die Bemerkung")),
+        headers=_auth(tokens["editor"], **{"If-Match": created["etag"]}),
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["properties"]["status_since"] == "2025-03-01"  # the status is unchanged
+    changed = client.put(
+        f"{URL}/{created['id']}",
+        json=_undated(area(status="connected")),
+        headers=_auth(tokens["editor"], **{"If-Match": same.headers["etag"]}),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["properties"]["status_since"] == TODAY.isoformat()
+
+
 def test_writes_without_if_match_are_refused(
     client: TestClient,
     tokens: dict[str, str],
@@ -306,7 +347,7 @@ def test_concurrent_editors_one_wins_the_other_gets_412(
     assert [c["operation"] for c in log["changes"]] == ["insert", "update"]
 
 
-BAD_INPUT = {
+BAD_INPUT: dict[str, tuple[dict[str, Any], int, str, str]] = {
     "self-intersecting": (
         {
             "geometry": {
@@ -474,7 +515,7 @@ def test_content_crs_places_the_geometry(
     client: TestClient, tokens: dict[str, str], restore: None, engine: Engine
 ) -> None:
     x, y = 375_100.0, 5_755_100.0
-    school = {
+    school: dict[str, Any] = {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [x, y]},
         "properties": {

@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.core.settings import PROJECT_ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 HISTORIC = {
     "connected": ("rgb(215, 25, 28)", "erschlossen (eigenwirtschaftlich)"),
     "funded": ("rgb(26, 150, 65)", "erschlossen, gefördert (Gewerbegebiete)"),
     "insufficient_demand": ("rgb(255, 217, 47)", "Nachfrage nicht ausreichend"),
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not shutil.which("chromium") and not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs the Debian package chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 class Watched:
@@ -69,10 +47,11 @@ def _open(watched: Watched, url: str) -> Page:
 
 
 def _counts(page: Page) -> dict[str, int]:
-    return page.evaluate(
+    counts: dict[str, int] = page.evaluate(
         "Object.fromEntries(Object.entries(window.broadbandMap.layers)"
         ".map(([name, layer]) => [name, layer.getLayers().length]))"
     )
+    return counts
 
 
 def _expected_counts(db: Session) -> dict[str, int]:

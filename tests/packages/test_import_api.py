@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import httpx2
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
@@ -59,7 +61,7 @@ def _auth(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-def _upload(client: TestClient, path: Path, secret: str | None, **fields: str) -> object:
+def _upload(client: TestClient, path: Path, secret: str | None, **fields: str) -> httpx2.Response:
     headers = _auth(secret) if secret else {}
     with path.open("rb") as handle:
         return client.post(
@@ -256,6 +258,64 @@ def test_cli_export_and_import(
     refused = runner.invoke(
         app, ["import", str(out / "areas.shp"), "--layer", "areas"], env=limited
     )
-    assert refused.exit_code == 1 and "the limit is 1,000" in refused.output
+    assert refused.exit_code == 1 and "the limit of 1,000 bytes" in refused.output
     unknown = runner.invoke(app, ["import", str(out / "areas.shp"), "--layer", "roads"], env=env)
     assert unknown.exit_code == 1 and "cannot import" in unknown.output
+
+
+def test_cli_import_dates_a_delivery_and_shows_it(
+    settings: Settings, delivery: Path, factory: sessionmaker[Session]
+) -> None:
+    assert settings.database_url is not None
+    env = {"DATABASE_URL": settings.database_url}
+    with factory() as session:
+        today = session.execute(text("SELECT current_date")).scalar_one()
+    before = snapshot(factory())
+    undated = runner.invoke(
+        app, ["import", str(delivery), "--layer", "areas", "--dry-run"], env=env
+    )
+    assert undated.exit_code == 0, undated.output
+    printed = " ".join(undated.output.split())  # as read, whatever the terminal wrapped
+    assert "status dates: 1 today, 25 unchanged" in printed
+    assert f"[status since {today.isoformat()} (today)]" in printed
+    given = (today - dt.timedelta(days=2)).isoformat()
+    dated = runner.invoke(
+        app,
+        ["import", str(delivery), "--layer", "areas", "--dry-run", "--status-since", given],
+        env=env,
+    )
+    assert dated.exit_code == 0, dated.output
+    printed = " ".join(dated.output.split())
+    assert f"status dates: 1 --status-since {given}, 25 unchanged" in printed
+    assert f"[status since {given} (--status-since)]" in printed
+    future = (today + dt.timedelta(days=1)).isoformat()
+    refused = runner.invoke(
+        app, ["import", str(delivery), "--layer", "areas", "--status-since", future], env=env
+    )
+    assert refused.exit_code == 1 and "lies in the future" in refused.output
+    assert snapshot(factory()) == before
+
+
+def test_upload_with_a_date_for_the_delivery(
+    client: TestClient, tokens: dict[str, str], delivery: Path, factory: sessionmaker[Session]
+) -> None:
+    with factory() as session:
+        today = session.execute(text("SELECT current_date")).scalar_one()
+    given = (today - dt.timedelta(days=5)).isoformat()
+    response = _upload(client, delivery, tokens["editor"], status_since=given)
+    assert response.status_code == 201, response.text
+    preview = response.json()["preview"]
+    [changed] = preview["changed"]
+    assert changed["status_date"] == {"date": given, "from": "--status-since"}
+    assert changed["fields"]["status_since"]["new"] == given
+    assert preview["status_dates"]["given"] == given
+    again = client.get(response.headers["location"]).json()["preview"]
+    assert again["status_dates"] == preview["status_dates"]  # stored with the import
+    future = (today + dt.timedelta(days=1)).isoformat()
+    refused = _upload(client, delivery, tokens["editor"], status_since=future)
+    assert refused.status_code == 422
+    assert refused.json()["problems"][0]["field"] == "status_since"
+    assert "lies in the future" in refused.json()["problems"][0]["message"]
+    malformed = _upload(client, delivery, tokens["editor"], status_since="gestern")
+    assert malformed.status_code == 400
+    assert "expected a date YYYY-MM-DD" in malformed.json()["problems"][0]["message"]

@@ -11,7 +11,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from service.core.errors import InvalidDataError
 from service.core.vocabulary import Status
-from service.packages.format import LAYERS, FieldSpec, FieldType, RawPackage
+from service.layers import LAYERS, FieldSpec, FieldType
+from service.packages.format import RawPackage
 from service.packages.validation import check_geometry, check_layer, parse_field, validate_package
 
 TOWN = box(370000, 5750000, 372000, 5752000)

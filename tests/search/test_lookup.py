@@ -80,9 +80,11 @@ def test_a_street_prefix_suggests_addresses(coesfeld: object, client: TestClient
     assert all(m["street"].startswith("Marktpl") for m in matches)
 
 
-def test_unknown_address_finds_nothing_and_bad_input_is_422(
+def test_unknown_address_finds_nothing_and_bad_input_is_a_problem(
     coesfeld: object, client: TestClient
 ) -> None:
     assert client.get("/lookup", params={"q": "Gibtsnichtweg 99"}).json()["matches"] == []
-    assert client.get("/lookup", params={"q": ""}).status_code == 422
-    assert client.get("/lookup", params={"q": "x", "limit": 0}).status_code == 422
+    assert client.get("/lookup", params={"q": ""}).status_code == 400
+    too_few = client.get("/lookup", params={"q": "x", "limit": 0})
+    assert too_few.status_code == 400
+    assert [p["field"] for p in too_few.json()["problems"]] == ["limit"]

@@ -1,0 +1,1 @@
+"""Tests of the HTTP plumbing every capability shares: problems, middleware, negotiation."""
