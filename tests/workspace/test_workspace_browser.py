@@ -7,9 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.workspace.conftest import ADMIN, sign_in_page
+from service.auth import accounts
+from service.db.engine import transaction
+from service.layers import Role
+from tests.workspace.conftest import ADMIN, SIGN_IN, sign_in_page
 from tests.workspace.helpers import area_with_addresses, put_back, stored
 
 
@@ -137,3 +141,33 @@ def test_a_write_after_sign_out_is_refused_in_the_browser(
     )
     assert response.status in (401, 403)
     assert stored(factory, "areas", fid)["version"] == version
+
+
+def test_the_sixth_password_is_refused_even_when_right(
+    browser: Browser, service_url: str, factory: sessionmaker[Session], coesfeld: object
+) -> None:
+    name, password = "test-ws-locked", "Richtiges-Passwort-2026"
+    with transaction(factory, "test-suite") as session:
+        session.execute(text("DELETE FROM users WHERE name = :n"), {"n": name})
+        accounts.create_user(session, name, Role.EDITOR, password)
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    try:
+        for attempt in range(5):
+            page.goto(f"{service_url}{SIGN_IN}")
+            page.get_by_label("Name").fill(name)
+            page.get_by_label("Passwort").fill(f"falsch-{attempt}-xxxxx")
+            page.get_by_role("button", name="Anmelden").click()
+            expect(page.get_by_role("alert")).to_be_visible()
+        page.goto(f"{service_url}{SIGN_IN}")
+        page.get_by_label("Name").fill(name)
+        page.get_by_label("Passwort").fill(password)
+        page.get_by_role("button", name="Anmelden").click()
+        expect(page.get_by_role("alert")).to_contain_text("gesperrt")
+        assert SIGN_IN in page.url
+        page.goto(f"{service_url}/redaktion")
+        assert page.url.startswith(f"{service_url}{SIGN_IN}")  # still not signed in
+    finally:
+        context.close()
+        with transaction(factory, "test-suite") as session:
+            session.execute(text("DELETE FROM users WHERE name = :n"), {"n": name})
