@@ -8,10 +8,14 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright.sync_api import Page
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from service.core.settings import PROJECT_ROOT
 
 
 def _binaries() -> Path | None:
@@ -120,3 +124,37 @@ FLAGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = (
+    "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+    ".then((result) => result.violations.map((v) => ({"
+    "id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target)"
+    "})))"
+)
+
+
+def axe_source() -> str:
+    """axe-core's browser bundle as `npm ci` installs it (a devDependency in package.json)."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (as `make test` does) to install axe-core")
+    return AXE.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """WCAG 2.1 A/AA violations axe-core finds on the page as it is now.
+
+    The page's context must be opened with `bypass_csp=True`: a CSP without 'unsafe-inline'
+    rightly blocks the injected script; the CSP the service sends is checked by other tests.
+    """
+    page.add_script_tag(content=axe_source())
+    found: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_21_AA)
+    return found
+
+
+def axe_report(violations: list[dict[str, Any]]) -> str:
+    """One line per violation: rule, impact, what it asks, the first places it was found."""
+    return "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']} – {v['targets']}" for v in violations
+    )

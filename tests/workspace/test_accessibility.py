@@ -9,7 +9,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
@@ -20,18 +19,11 @@ from service.core import crs
 from service.core.settings import PROJECT_ROOT
 from service.features import writes
 from service.layers import LAYERS
+from tests import helpers
 from tests.workspace.conftest import EDITOR, sign_in_page
 from tests.workspace.helpers import area_with_addresses, put_back
 
-AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-RUN_AXE = (
-    "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-    ".then((result) => result.violations.map((v) => ({"
-    "id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target)"
-    "})))"
-)
 MAP_LOADED = "() => window.workspaceMap && window.workspaceMap.groups.areas.getLayers().length > 0"
 OVERVIEW_LOADED = "() => window.overviewMap && window.overviewMap.ready === true"
 SIZE: ViewportSize = {"width": 1280, "height": 800}
@@ -39,10 +31,8 @@ SIZE: ViewportSize = {"width": 1280, "height": 800}
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    """axe-core's browser bundle as `npm ci` installs it (a devDependency in package.json)."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (as `make test` does) to install axe-core")
-    return AXE.read_text(encoding="utf-8")
+    """Fails the module early when `npm ci` has not installed axe-core."""
+    return helpers.axe_source()
 
 
 @dataclass(frozen=True)
@@ -222,29 +212,22 @@ PAGES: dict[str, Callable[[Page, Scene], None]] = {
 }
 
 
-def _report(violations: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"- {v['id']} ({v['impact']}): {v['help']} – {v['targets']}" for v in violations
-    )
-
-
 @pytest.mark.parametrize("name", list(PAGES))
 def test_workspace_page_has_no_wcag_21_aa_violations(
     page: Page, scene: Scene, axe_source: str, name: str
 ) -> None:
     PAGES[name](page, scene)
-    page.add_script_tag(content=axe_source)
-    violations: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_21_AA)
-    assert violations == [], f"axe-core on „{name}“ ({page.url}):\n{_report(violations)}"
+    violations = helpers.axe_violations(page)
+    where = f"axe-core on „{name}“ ({page.url}):"
+    assert violations == [], f"{where}\n{helpers.axe_report(violations)}"
 
 
 def test_the_check_finds_a_planted_violation(page: Page, scene: Scene, axe_source: str) -> None:
     """The check can fail: an unlabelled field put into a workspace page is reported."""
     _sign_in_form(page, scene)
     page.evaluate("document.querySelector('form').appendChild(document.createElement('input'))")
-    page.add_script_tag(content=axe_source)
-    violations: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_21_AA)
-    assert "label" in [v["id"] for v in violations], _report(violations)
+    violations = helpers.axe_violations(page)
+    assert "label" in [v["id"] for v in violations], helpers.axe_report(violations)
 
 
 def test_screenshots_of_the_overview_and_the_map_editor(page: Page, scene: Scene) -> None:
