@@ -11,11 +11,13 @@ import typer
 from rich import box
 from rich.table import Table
 
+from service.auth.tokens import Principal
 from service.cli.output import console, fail, spinner
 from service.core.errors import DomainError
 from service.core.settings import Settings
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.models import Import
+from service.layers import Role
 from service.packages import deliveries
 from service.packages.columns import Mapping
 from service.packages.diff import LayerDiff
@@ -166,7 +168,7 @@ def import_command(
                 f"dry run: no feature changed (to apply it later: POST /imports/{record.id}/commit)"
             )
             return
-        deliveries.commit(factory, record.id, who)
+        deliveries.commit(factory, record.id, Principal(who, Role.ADMIN))  # the server's shell
     except DomainError as error:
         raise fail(error) from error
     console.print(f"[green]imported[/] {file.name} into {layer} (import {record.id})")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.auth.tokens import Principal, authorize
+from service.core.errors import NotFoundError
 from service.db.engine import snapshot, transaction
 from service.db.models import Import
 from service.db.state import boundary_for, municipality, today
+from service.layers import LAYERS, Role
 from service.packages import import_queries as imports
 from service.packages.importing import Checked, ImportRequest, check_delivery, require_importable
 
@@ -30,12 +33,28 @@ def preview(
         return imports.preview(session, request, municipality_id, checked, actor, seen)
 
 
-def commit(factory: sessionmaker[Session], import_id: int, actor: str) -> Import:
-    """Apply a stored preview in one transaction; the change log names the file and the actor."""
-    with transaction(factory, actor) as session:
-        return imports.commit(session, import_id, actor)
+def commit(factory: sessionmaker[Session], import_id: int, principal: Principal) -> Import:
+    """Apply a stored preview in one transaction; the change log names the file and the actor.
+
+    Only the person who uploaded it, or an admin, may commit a preview, and only with a role
+    that may write its layer.
+    """
+    with transaction(factory, principal.name) as session:
+        record = _own(session, import_id, principal)
+        authorize(principal, LAYERS[record.layer])
+        return imports.commit(session, import_id, principal.name)
 
 
-def stored(session: Session, import_id: int) -> Import:
-    """A stored preview (and whether it was committed), for pages that show it again."""
-    return imports.get(session, import_id)
+def _own(session: Session, import_id: int, principal: Principal) -> Import:
+    """The preview, if this principal uploaded it or is an admin; else as if it did not exist."""
+    record = imports.get(session, import_id)
+    if record.actor != principal.name and principal.role is not Role.ADMIN:
+        raise NotFoundError(
+            f"no import {import_id} of yours; only its uploader or an admin sees it"
+        )
+    return record
+
+
+def stored(session: Session, import_id: int, principal: Principal) -> Import:
+    """A stored preview (and whether it was committed), for its uploader or an admin only."""
+    return _own(session, import_id, principal)

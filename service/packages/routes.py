@@ -14,7 +14,6 @@ from service.auth.tokens import authorize
 from service.db.models import Import
 from service.layers import COLLECTIONS, importable
 from service.packages import deliveries, uploads
-from service.packages import import_queries as import_store
 from service.packages.importing import Match
 from service.web.deps import SessionDep, SettingsDep, base_url
 
@@ -99,10 +98,16 @@ async def create_import(
     return JSONResponse(document, status_code=201, headers=headers)
 
 
-@router.get("/imports/{import_id}", summary="An import's preview (or what it committed)")
-def get_import(request: Request, session: SessionDep, import_id: ImportId) -> JSONResponse:
-    """The same preview again, with its status."""
-    return JSONResponse(_document(request, import_store.get(session, import_id)))
+@router.get(
+    "/imports/{import_id}",
+    summary="An import's preview (or what it committed), for its uploader or an admin",
+    openapi_extra={"responses": {str(c): PROBLEM for c in (401, 403, 404)}},
+)
+def get_import(
+    request: Request, session: SessionDep, principal: PrincipalDep, import_id: ImportId
+) -> JSONResponse:
+    """The same preview again, with its status; someone else's is a 404, as if it did not exist."""
+    return JSONResponse(_document(request, deliveries.stored(session, import_id, principal)))
 
 
 @router.post(
@@ -111,10 +116,6 @@ def get_import(request: Request, session: SessionDep, import_id: ImportId) -> JS
     openapi_extra={"responses": {str(c): PROBLEM for c in (401, 403, 404, 409)}},
 )
 def commit_import(request: Request, principal: PrincipalDep, import_id: ImportId) -> JSONResponse:
-    """One transaction; the change log names the file and the token's holder."""
-    factory = request.app.state.sessionmaker
-    with factory() as session:
-        layer = import_store.get(session, import_id).layer
-    authorize(principal, COLLECTIONS[layer])
-    record = deliveries.commit(factory, import_id, principal.name)
+    """One transaction; the change log names the file and the token's holder (uploader or admin)."""
+    record = deliveries.commit(request.app.state.sessionmaker, import_id, principal)
     return JSONResponse(_document(request, record))

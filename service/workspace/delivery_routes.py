@@ -103,7 +103,7 @@ def _shown(
     **context: Any,
 ) -> Response:
     """The preview (or, once committed, the result) with the map of the affected features."""
-    record = deliveries.stored(session, import_id)
+    record = deliveries.stored(session, import_id, user.principal)
     collection = delivery_queries.affected(
         session, record.layer, record.match, record.preview, record.features
     )
@@ -137,10 +137,8 @@ def delivery_commit(
         return sign_in_redirect(request, settings)
     check_csrf(user, sent_csrf)
     factory = request.app.state.sessionmaker
-    with factory() as session:
-        authorize(user.principal, COLLECTIONS[deliveries.stored(session, import_id).layer])
     try:
-        deliveries.commit(factory, import_id, user.name)
+        deliveries.commit(factory, import_id, user.principal)
     except InvalidDataError as error:
         with factory() as session:
             refused = _refused(error.problems, error.summary)

@@ -15,8 +15,10 @@ from shapely.geometry import Point
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.auth.tokens import Principal
 from service.core.errors import ConflictError, InvalidDataError
 from service.core.settings import DEFAULT_PACKAGE
+from service.layers import Role
 from service.packages import deliveries
 from service.packages.columns import Mapping
 from service.packages.export_queries import package_frames
@@ -372,7 +374,7 @@ def test_the_preview_is_exactly_what_commit_does(
     assert _counts(record) == {"added": 1, "changed": 2, "unchanged": 14, "missing": 1}
     moved = [c for c in record.preview["changed"] if c["geometry_changed"]]
     assert len(moved) == 1 and moved[0]["moved_m"] == pytest.approx(25, abs=0.01)
-    committed = deliveries.commit(factory, record.id, "test-committer")
+    committed = deliveries.commit(factory, record.id, Principal("test-committer", Role.ADMIN))
     with factory() as session:
         log = (
             session.execute(
@@ -393,7 +395,7 @@ def test_the_preview_is_exactly_what_commit_does(
     planned |= {("delete", m["feature"]) for m in record.preview["missing"]}
     assert done == planned and ("delete", gone) in done
     with pytest.raises(ConflictError, match="already committed"):
-        deliveries.commit(factory, record.id, "test-committer")
+        deliveries.commit(factory, record.id, Principal("test-committer", Role.ADMIN))
 
 
 def test_a_stale_preview_is_refused(
@@ -416,7 +418,7 @@ def test_a_stale_preview_is_refused(
         session.commit()
     before = _fingerprint(factory)
     with pytest.raises(ConflictError, match="changed since the preview"):
-        deliveries.commit(factory, record.id, "test")
+        deliveries.commit(factory, record.id, Principal("test", Role.ADMIN))
     assert _fingerprint(factory) == before
 
 
@@ -431,7 +433,7 @@ def test_matching_by_external_id_renames_instead_of_replacing(
     path = tmp_path / "ortsteile.gpkg"
     districts.to_file(path)
     first = _preview(factory, path, "districts")
-    deliveries.commit(factory, first.id, "test")
+    deliveries.commit(factory, first.id, Principal("test", Role.ADMIN))
     districts.loc[0, "name"] = "Umbenannt"
     districts.to_file(path)
     renamed = _preview(factory, path, "districts", match=Match.EXTERNAL_ID)

@@ -18,8 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from service.auth import queries as token_store
 from service.cli import app
 from service.core.settings import DEFAULT_PACKAGE, Settings
+from service.db.engine import transaction
+from service.layers import Role
 from service.main import create_app
 from service.packages.export_queries import package_frames
 from service.packages.seeding import seed
@@ -87,7 +90,10 @@ def test_upload_preview_then_commit(
     assert preview["preview"]["counts"] == {"added": 0, "changed": 1, "unchanged": 25, "missing": 0}
     assert snapshot(factory()) == before  # a preview writes no feature
     location = response.headers["location"]
-    assert client.get(location).json()["preview"] == preview["preview"]
+    assert (
+        client.get(location, headers=_auth(tokens["editor"])).json()["preview"]
+        == preview["preview"]
+    )
     committed = client.post(f"{location}/commit", headers=_auth(tokens["admin"]))
     assert committed.status_code == 200, committed.text
     assert committed.json()["status"] == "committed"
@@ -109,7 +115,32 @@ def test_imports_need_a_token_and_the_right_role(
     refused = _upload(client, delivery, tokens["editor"], layer="addresses")
     assert refused.status_code == 403
     assert client.post("/imports/999999/commit", headers=_auth(tokens["editor"])).status_code == 404
-    assert client.get("/imports/999999").status_code == 404
+    assert client.get("/imports/999999", headers=_auth(tokens["editor"])).status_code == 404
+
+
+def test_a_preview_is_only_for_its_uploader_and_admins(
+    client: TestClient,
+    tokens: dict[str, str],
+    delivery: Path,
+    reseed: None,
+    factory: sessionmaker[Session],
+) -> None:
+    location = _upload(client, delivery, tokens["editor"]).headers["location"]
+    with transaction(factory, "test-suite") as session:
+        session.execute(text("DELETE FROM api_tokens WHERE name = 'test-other-editor'"))
+        other = token_store.create(session, "test-other-editor", Role.EDITOR)
+    try:
+        assert client.get(location).status_code == 401
+        assert client.get(location, headers=_auth(other)).status_code == 404
+        before = snapshot(factory())
+        assert client.post(f"{location}/commit", headers=_auth(other)).status_code == 404
+        assert snapshot(factory()) == before
+        assert client.get(location, headers=_auth(tokens["admin"])).status_code == 200
+        mine = client.post(f"{location}/commit", headers=_auth(tokens["editor"]))
+        assert mine.status_code == 200 and mine.json()["committed_by"] == "test-editor"
+    finally:
+        with transaction(factory, "test-suite") as session:
+            session.execute(text("DELETE FROM api_tokens WHERE name = 'test-other-editor'"))
 
 
 def test_a_stale_preview_gets_409(
@@ -309,7 +340,8 @@ def test_upload_with_a_date_for_the_delivery(
     assert changed["status_date"] == {"date": given, "from": "--status-since"}
     assert changed["fields"]["status_since"]["new"] == given
     assert preview["status_dates"]["given"] == given
-    again = client.get(response.headers["location"]).json()["preview"]
+    location = response.headers["location"]
+    again = client.get(location, headers=_auth(tokens["editor"])).json()["preview"]
     assert again["status_dates"] == preview["status_dates"]  # stored with the import
     future = (today + dt.timedelta(days=1)).isoformat()
     refused = _upload(client, delivery, tokens["editor"], status_since=future)

@@ -16,10 +16,11 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.auth.tokens import Principal
 from service.core.errors import InvalidDataError
 from service.core.settings import DEFAULT_PACKAGE
 from service.db.models import Import
-from service.layers import LAYERS, importable
+from service.layers import LAYERS, Role, importable
 from service.packages import deliveries
 from service.packages.columns import Mapping, apply
 from service.packages.export_queries import package_frames
@@ -386,7 +387,7 @@ def test_a_planners_shapefile_without_dates_imports(
         "counts": {"file": 0, "--status-since": 0, "today": 4, "unchanged": len(areas) - 3},
     }
     unchanged_before = _stored(factory, "Kernstadt Süd")
-    deliveries.commit(factory, record.id, "test")
+    deliveries.commit(factory, record.id, Principal("test", Role.EDITOR))
     assert _stored(factory, "Kernstadt Innenstadt") == {
         "status": "connected",
         "funding": "funded",
