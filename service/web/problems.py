@@ -3,6 +3,7 @@ RFC 9457 problem document (`application/problem+json`); every 5xx is logged with
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
@@ -213,9 +214,13 @@ def _described(app: FastAPI) -> Callable[[], dict[str, Any]]:
             for operation in path.values():
                 responses = operation.get("responses", {})
                 validation = responses.get("422", {})
+                if "HTTPValidationError" not in json.dumps(validation):
+                    continue
                 if validation.get("description") == "Validation Error":
-                    del responses["422"]
-                    responses.setdefault("400", PROBLEM_RESPONSE)
+                    del responses["422"]  # FastAPI's stock answer, which we never send
+                else:  # a 422 we do send (invalid data), documented with FastAPI's body
+                    responses["422"] = {**validation, "content": PROBLEM_RESPONSE["content"]}
+                responses.setdefault("400", PROBLEM_RESPONSE)
         for unused in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(unused, None)
         app.openapi_schema = schema

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -162,3 +163,11 @@ def test_the_api_description_promises_the_400_it_sends(client: TestClient) -> No
     refused = client.get("/coverage", params={"as_of": "gestern"})
     assert refused.status_code == 400
     assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_api_description_has_no_dangling_reference(client: TestClient) -> None:
+    described = client.get("/openapi.json").json()
+    schemas = set(described.get("components", {}).get("schemas", {}))
+    text = json.dumps(described)
+    referenced = set(re.findall(r'"#/components/schemas/([^"]+)"', text))
+    assert referenced <= schemas, referenced - schemas
