@@ -16,7 +16,7 @@ from service.cli.output import console, fail
 from service.core.errors import DomainError
 from service.core.settings import Settings
 from service.coverage import figures, reports
-from service.coverage.rules import STATUS_ORDER, Breakdown, Unit
+from service.coverage.rules import STATUS_ORDER, Breakdown, HamletUnit, Unit
 from service.db.engine import make_engine, make_sessionmaker
 
 
@@ -37,6 +37,16 @@ SHORT_STATUS = {
 }
 
 
+def _demand_cells(unit: Unit) -> list[str]:
+    """Sign-ups, quota (* = the default) and missing sign-ups of a hamlet."""
+    if not isinstance(unit, HamletUnit):
+        return []
+    share = "-" if unit.demand_share is None else f"{100 * unit.demand_share:.1f}"
+    quota = f"{100 * unit.demand_quota:.0f}" + ("*" if unit.demand_quota_default else "")
+    gap = "-" if unit.demand_gap_addresses is None else f"{unit.demand_gap_addresses:,}"
+    return [share, quota, gap]
+
+
 def _coverage_table(units: list[Unit]) -> Table:
     day = units[0].as_of.isoformat() if units else "-"
     table = Table(
@@ -46,7 +56,10 @@ def _coverage_table(units: list[Unit]) -> Table:
         collapse_padding=True,
     )
     table.add_column("unit", max_width=14, overflow="fold")
-    for header in ("connected", "total", "%", *SHORT_STATUS.values()):
+    demand = bool(units) and isinstance(units[0], HamletUnit)
+    headers = ["connected", "total", "%", *SHORT_STATUS.values()]
+    headers += ["demand %", "quota %", "gap"] if demand else []
+    for header in headers:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for unit in units:
         figure = unit.addresses
@@ -57,7 +70,10 @@ def _coverage_table(units: list[Unit]) -> Table:
             f"{figure.denominator:,}",
             f"{figure.share_pct:.2f}",
             *counts,
+            *_demand_cells(unit),
         )
+    if demand:
+        table.caption = "quota %: * = BROADBAND_DEMAND_QUOTA; gap: sign-ups missing to the quota"
     return table
 
 
@@ -72,12 +88,14 @@ def coverage(
     """Print address coverage for the municipality or per district, hamlet, kind or provider."""
     day = as_of.date() if as_of else None
     try:
-        engine = make_engine(Settings())
+        settings = Settings()
+        engine = make_engine(settings)
         with make_sessionmaker(engine)() as session:
             if by is None:
                 found = [figures.municipality_unit(session, ags, day)]
             else:
-                found = figures.units(session, by, ags, day)
+                quota = settings.demand_quota
+                found = figures.units(session, by, ags, day, demand_quota=quota)
     except DomainError as error:
         raise fail(error) from error
     if output is OutputFormat.JSON:

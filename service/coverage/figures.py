@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from service.core.errors import BadRequestError, Problem
+from service.core.settings import DEFAULT_DEMAND_QUOTA
 from service.core.vocabulary import Connection, Kind
 from service.coverage import queries
 from service.coverage.reference_queries import nearest_fibre_figures
@@ -15,10 +17,12 @@ from service.coverage.rules import (
     AddressFigure,
     AreaFigure,
     Breakdown,
+    HamletUnit,
     SchoolFigures,
     Summary,
     TimelinePoint,
     Unit,
+    demand_gap,
     share_pct,
     step_dates,
 )
@@ -58,9 +62,18 @@ def headline(session: Session, town: state.MunicipalityRow, as_of: dt.date | Non
 
 
 def units(
-    session: Session, breakdown: Breakdown, ags: str | None, as_of: dt.date | None
+    session: Session,
+    breakdown: Breakdown,
+    ags: str | None,
+    as_of: dt.date | None,
+    *,
+    demand_quota: float = DEFAULT_DEMAND_QUOTA,
 ) -> list[Unit]:
-    """Figures per district, hamlet, kind or provider, in name order."""
+    """Figures per district, hamlet, kind or provider, in name order.
+
+    Hamlets come as `HamletUnit`s with their demand; `demand_quota` (the setting) is the quota of
+    hamlets without their own.
+    """
     town = state.municipality(session, ags)
     day, is_today = resolve_date(session, as_of)
     if breakdown is Breakdown.DISTRICT:
@@ -81,12 +94,32 @@ def units(
             Unit(name, day, AddressFigure.from_ranks(c, total), PROVIDER_METHOD)
             for name, c in sorted(by_provider.items())
         ]
-    grouped = (
-        queries.counts_by_hamlet(session, town.id, day)
-        if breakdown is Breakdown.HAMLET
-        else queries.counts_by_kind(session, town.id, day)
-    )
+    if breakdown is Breakdown.HAMLET:
+        return list(_hamlets(session, town.id, day, demand_quota))
+    grouped = queries.counts_by_kind(session, town.id, day)
     return [Unit(name, day, AddressFigure.from_ranks(c)) for name, c in sorted(grouped.items())]
+
+
+def _hamlets(session: Session, m: int, day: dt.date, default_quota: float) -> list[HamletUnit]:
+    """Hamlet figures with sign-up share, quota (own or the default) and the gap to it."""
+    demand = queries.hamlet_demand(session, m)
+    result = []
+    for name, counts in sorted(queries.counts_by_hamlet(session, m, day).items()):
+        figure = AddressFigure.from_ranks(counts)
+        share, own_quota = demand.get(name, (None, None))
+        quota = own_quota if own_quota is not None else Decimal(str(default_quota))
+        result.append(
+            HamletUnit(
+                name,
+                day,
+                figure,
+                demand_share=None if share is None else float(share),
+                demand_quota=float(quota),
+                demand_quota_default=own_quota is None,
+                demand_gap_addresses=demand_gap(share, quota, figure.denominator),
+            )
+        )
+    return result
 
 
 def _areas(session: Session, m: int, day: dt.date) -> list[AreaFigure]:

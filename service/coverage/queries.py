@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -91,6 +92,15 @@ def counts_by_hamlet(session: Session, m: int, as_of: dt.date) -> dict[str, Rank
         {"m": m, "as_of": as_of},
     ).all()
     return _grouped(rows)
+
+
+def hamlet_demand(session: Session, m: int) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+    """Each hamlet's sign-up share and own quota (today's values: neither has a history)."""
+    rows = session.execute(
+        text("SELECT name, demand_share, demand_quota FROM hamlets WHERE municipality_id = :m"),
+        {"m": m},
+    ).all()
+    return {row.name: (row.demand_share, row.demand_quota) for row in rows}
 
 
 def counts_by_kind(session: Session, m: int, as_of: dt.date) -> dict[str, RankCounts]:

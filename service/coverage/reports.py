@@ -8,7 +8,15 @@ from dataclasses import asdict
 from typing import Any
 
 from service.core.vocabulary import GERMAN_LABELS
-from service.coverage.rules import NONE, STATUS_ORDER, AddressFigure, Summary, TimelinePoint, Unit
+from service.coverage.rules import (
+    NONE,
+    STATUS_ORDER,
+    AddressFigure,
+    HamletUnit,
+    Summary,
+    TimelinePoint,
+    Unit,
+)
 
 BOM = "\ufeff"
 STATUS_HEADERS = [
@@ -22,6 +30,13 @@ UNIT_HEADERS = [
     "Anteil erschlossen (%)",
     *STATUS_HEADERS,
 ]
+DEMAND_HEADERS = [
+    "Anmeldungen (%)",
+    "Mindestquote (%)",
+    "Quote voreingestellt",
+    "fehlende Anmeldungen",
+]
+HAMLET_HEADERS = [*UNIT_HEADERS, *DEMAND_HEADERS]
 
 
 def unit_json(unit: Unit) -> dict[str, Any]:
@@ -61,10 +76,27 @@ def _csv(header: list[str], rows: list[list[str]]) -> str:
     return BOM + buffer.getvalue()
 
 
+def _demand_cells(unit: HamletUnit) -> list[str]:
+    share = "" if unit.demand_share is None else _decimal(100 * unit.demand_share)
+    gap = "" if unit.demand_gap_addresses is None else str(unit.demand_gap_addresses)
+    default = "ja" if unit.demand_quota_default else "nein"
+    return [share, _decimal(100 * unit.demand_quota), default, gap]
+
+
 def units_csv(units: list[Unit]) -> str:
-    """Semicolons and decimal commas, UTF-8 with BOM: what German Excel and LibreOffice expect."""
-    rows = [[u.name, u.as_of.isoformat(), *_figure_cells(u.addresses)] for u in units]
-    return _csv(UNIT_HEADERS, rows)
+    """Semicolons and decimal commas, UTF-8 with BOM: what German Excel and LibreOffice expect.
+
+    Hamlets get four more columns: sign-ups and quota in per cent, whether the quota is the
+    default, and the sign-ups still missing (empty where the share is unknown).
+    """
+    hamlets = bool(units) and all(isinstance(u, HamletUnit) for u in units)
+    rows = []
+    for unit in units:
+        row = [unit.name, unit.as_of.isoformat(), *_figure_cells(unit.addresses)]
+        if hamlets and isinstance(unit, HamletUnit):
+            row += _demand_cells(unit)
+        rows.append(row)
+    return _csv(HAMLET_HEADERS if hamlets else UNIT_HEADERS, rows)
 
 
 def timeline_csv(points: list[TimelinePoint]) -> str:
@@ -86,6 +118,13 @@ def units_geojson(units: list[Unit], outlines: dict[str, object]) -> dict[str, A
             "share_pct": figure.share_pct,
             **figure.by_status,
         }
+        if isinstance(unit, HamletUnit):
+            properties |= {
+                "demand_share": unit.demand_share,
+                "demand_quota": unit.demand_quota,
+                "demand_quota_default": unit.demand_quota_default,
+                "demand_gap_addresses": unit.demand_gap_addresses,
+            }
         geometry = outlines.get(unit.name)
         features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return {"type": "FeatureCollection", "features": features}

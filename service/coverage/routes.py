@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from service.coverage import figures, reports
 from service.coverage.rules import Breakdown
 from service.db.state import data_version
-from service.web.deps import SessionDep
+from service.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 
@@ -68,12 +68,17 @@ def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
     def route(
         request: Request,
         session: SessionDep,
+        settings: SettingsDep,
         as_of: AsOf = None,
         ags: Ags = None,
         f: UnitFormat = "json",
     ) -> Response:
+        quota = settings.demand_quota
         found = _cached(
-            request, session, (ags, as_of), lambda: figures.units(session, breakdown, ags, as_of)
+            request,
+            session,
+            (ags, as_of),
+            lambda: figures.units(session, breakdown, ags, as_of, demand_quota=quota),
         )
         if f == "csv":
             return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
@@ -88,7 +93,12 @@ def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
 
 for _path, _breakdown, _summary in (
     ("districts", Breakdown.DISTRICT, "Address coverage per district (Ortsteil)"),
-    ("hamlets", Breakdown.HAMLET, "Address coverage per hamlet that had a version by then"),
+    (
+        "hamlets",
+        Breakdown.HAMLET,
+        "Address coverage per hamlet that had a version by then, with its sign-up demand: "
+        "demand_share, demand_quota (own or BROADBAND_DEMAND_QUOTA), demand_gap_addresses",
+    ),
     ("kinds", Breakdown.KIND, "Address coverage per kind of expansion area"),
     ("providers", Breakdown.PROVIDER, "Share of all addresses in each provider's connected areas"),
 ):

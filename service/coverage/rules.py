@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from service.core.vocabulary import Status
@@ -82,6 +82,30 @@ class Unit:
     as_of: dt.date
     addresses: AddressFigure
     method: str = METHOD
+
+
+@dataclass(frozen=True)
+class HamletUnit(Unit):
+    """A hamlet's address figure with its demand: sign-ups against the provider's quota."""
+
+    demand_share: float | None = None
+    demand_quota: float = 0.0
+    demand_quota_default: bool = True
+    demand_gap_addresses: int | None = None
+
+
+def demand_gap(share: Decimal | None, quota: Decimal, addresses: int) -> int | None:
+    """How many more of the hamlet's addresses must sign up to reach the quota (never below 0).
+
+    Needed = quota × addresses rounded up (a quota is reached only in whole sign-ups); signed up =
+    share × addresses rounded half up (the share was rounded from a whole count). Unknown share:
+    None. Decimal arithmetic, so 0.28 × 25 is 7, not 7.000000000000001 rounded up to 8.
+    """
+    if share is None:
+        return None
+    needed = (quota * addresses).to_integral_value(rounding=ROUND_CEILING)
+    signed_up = (share * addresses).to_integral_value(rounding=ROUND_HALF_UP)
+    return max(0, int(needed - signed_up))
 
 
 @dataclass(frozen=True)

@@ -156,12 +156,14 @@ class Hamlet(_Feature, Base):
         CheckConstraint("name <> ''", name="name_not_blank"),
         CheckConstraint(_in("status", STATUSES), name="status_allowed"),
         CheckConstraint("demand_share BETWEEN 0 AND 1", name="demand_share_range"),
+        CheckConstraint("demand_quota BETWEEN 0 AND 1", name="demand_quota_range"),
     )
 
     name: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     status_since: Mapped[dt.date] = mapped_column(Date)
     demand_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    demand_quota: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     geom: Mapped[WKBElement] = _geometry("MULTIPOLYGON")
 
 

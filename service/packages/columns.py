@@ -59,6 +59,8 @@ DEFAULT_COLUMNS: dict[str, str] = {
     "Gebiets-ID": "external_id",
     "Nachfragequote": "demand_share",
     "Quote": "demand_share",
+    "Mindestquote": "demand_quota",
+    "Zielquote": "demand_quota",
     "Schulform": "school_type",
     "Schulart": "school_type",
     "Schüler": "pupils",

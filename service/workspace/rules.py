@@ -28,6 +28,7 @@ FIELD_LABELS: dict[str, str] = {
     "approximate": "Geometrie geschätzt",
     "external_id": "Externe Kennung",
     "demand_share": "Anschlussquote (0 bis 1)",
+    "demand_quota": "Mindestquote Nachfrage (0 bis 1; leer: Voreinstellung)",
     "school_type": "Schulform",
     "pupils": "Schülerzahl",
     "connection": "Anschluss",

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.coverage.reports import UNIT_HEADERS
+from service.coverage.reports import HAMLET_HEADERS, UNIT_HEADERS
 
 UNIT_KEYS = {"name", "as_of", "addresses", "method"}
 FIGURE_KEYS = {"numerator", "denominator", "share_pct", "by_status"}
@@ -79,7 +79,7 @@ def test_csv_parses_back_to_the_same_numbers(
     response = client.get(f"/coverage/{unit}", params={"f": "csv"})
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     rows = _parse_csv(response.content)
-    assert list(rows[0]) == UNIT_HEADERS
+    assert list(rows[0]) == (HAMLET_HEADERS if unit == "hamlets" else UNIT_HEADERS)
     assert {row["Einheit"] for row in rows} == set(as_json)
     for row in rows:
         figure = as_json[row["Einheit"]]

@@ -103,6 +103,9 @@ def test_every_field_name_cut_to_ten_characters_maps(layer: str, field: str) -> 
         ("Ausbaustat", "status"),
         ("Statusdatu", "status_since"),
         ("Nachfrageq", "demand_share"),
+        ("demand_quo", "demand_quota"),
+        ("Mindestquo", "demand_quota"),
+        ("Zielquote", "demand_quota"),
         ("Postleitza", "postcode"),
         ("Schülerzah", "pupils"),  # 10 characters (a cp1252 DBF)
         ("Schülerza", "pupils"),  # 10 bytes of UTF-8
