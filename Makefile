@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install assets browser gdal db migrate seed run test lint format clean
+.PHONY: install assets browser gdal poppler db migrate seed run test lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -40,6 +40,11 @@ gdal:
 	@command -v ogrinfo >/dev/null || { echo "installing gdal-bin (apt-get)"; \
 		$(APT) update -qq && $(APT) install -y -qq gdal-bin; }
 
+# The report tests read the PDF with poppler's pdftotext and render its map page with pdftoppm.
+poppler:
+	@command -v pdftotext >/dev/null || { echo "installing poppler-utils (apt-get)"; \
+		$(APT) update -qq && $(APT) install -y -qq poppler-utils; }
+
 db: install
 	$(BIN)/broadband db up
 
@@ -58,7 +63,7 @@ lint: install
 	$(BIN)/mypy service tests benchmarks
 	$(BIN)/lint-imports
 
-test: db lint assets browser gdal
+test: db lint assets browser gdal poppler
 	$(BIN)/pytest
 
 format: install

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.auth import routes as signin
@@ -19,13 +18,18 @@ from service.db.engine import make_engine, make_sessionmaker
 from service.features import change_routes as changes
 from service.features import item_routes as items
 from service.features import routes as ogc
+from service.maps import report_routes as report
 from service.maps import routes as maps
+from service.maps import text_routes as map_text
+from service.maps.webmap import PAGE_ASSETS
 from service.ops import routes as health
 from service.packages import export_routes as exports
 from service.packages import routes as imports
 from service.search import routes as lookup
 from service.web import problems
-from service.web.middleware import RequestContext
+from service.web.assets import Assets, asset_url
+from service.web.middleware import Compression, RequestContext
+from service.web.templates import templates
 from service.workspace import delivery_routes as delivery_upload
 from service.workspace import editor_routes as map_editor
 from service.workspace import routes as workspace
@@ -33,15 +37,20 @@ from service.workspace import routes as workspace
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def static_assets(settings: Settings) -> dict[str, Path]:
-    """URL → file of every asset the map page loads from this service."""
-    leaflet = settings.static_dir / "leaflet" / "dist"
-    return {
-        "/static/leaflet/leaflet.js": leaflet / "leaflet.js",
-        "/static/leaflet/leaflet.css": leaflet / "leaflet.css",
-        "/static/map.js": STATIC_DIR / "map.js",
-        "/static/map.css": STATIC_DIR / "map.css",
+def served_assets(settings: Settings) -> Assets:
+    """Our own static folder and the npm packages under /static, hashed once at start."""
+    modules = settings.static_dir
+    packages = {
+        "leaflet": modules / "leaflet" / "dist",
+        "geoman": modules / "@geoman-io" / "leaflet-geoman-free" / "dist",
     }
+    return Assets.scan(STATIC_DIR, packages)
+
+
+def static_assets(settings: Settings) -> dict[str, Path]:
+    """Plain URL → file of every asset the map page loads, for the standalone page to inline."""
+    assets = served_assets(settings)
+    return {f"/static/{name}": assets.path(name) for name in PAGE_ASSETS}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,7 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = logs.DatabaseHealth()
-    app.add_middleware(RequestContext)
+    app.state.assets = served_assets(settings)
+    templates.env.globals["asset_url"] = asset_url  # reads the rendering app's assets
+    app.add_middleware(Compression)
+    app.add_middleware(RequestContext)  # added last, so it runs first
     problems.install(app)
     app.include_router(ogc.router)
     app.include_router(items.router)
@@ -80,13 +92,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage.router)
     app.include_router(lookup.router)
     app.include_router(maps.router)
+    app.include_router(report.router)
+    app.include_router(map_text.router)
     app.include_router(signin.router)
     app.include_router(map_editor.router)
     app.include_router(delivery_upload.router)
     app.include_router(workspace.router)
-    leaflet = settings.static_dir / "leaflet" / "dist"
-    app.mount("/static/leaflet", StaticFiles(directory=leaflet, check_dir=False), name="leaflet")
-    geoman = settings.static_dir / "@geoman-io" / "leaflet-geoman-free" / "dist"
-    app.mount("/static/geoman", StaticFiles(directory=geoman, check_dir=False), name="geoman")
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for path, name, files in app.state.assets.mounts():
+        app.mount(path, files, name=name)
     return app

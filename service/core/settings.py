@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
@@ -18,6 +19,9 @@ BASEMAP_DE = (
 BASEMAP_DE_ATTRIBUTION = (
     'Karte: <a href="https://basemap.de">basemap.de</a> / © GeoBasis-DE / BKG (2025) CC BY 4.0'
 )
+
+DEFAULT_DEMAND_QUOTA = 0.40
+"""The share of a hamlet's addresses a provider typically needs signed up before it builds."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -76,6 +80,29 @@ class Settings(BaseSettings):
     )
     max_import_bytes: int = Field(
         default=200_000_000, ge=1_000, description="Largest delivery `import` accepts (413 above)"
+    )
+    demand_quota: float = Field(
+        default=DEFAULT_DEMAND_QUOTA,
+        gt=0,
+        le=1,
+        description="Sign-up quota (share 0–1) for hamlets without their own `demand_quota`",
+    )
+    accessibility_contact_email: str | None = Field(
+        default=None, description="E-mail address for accessibility feedback (statement page)"
+    )
+    accessibility_contact_phone: str | None = Field(
+        default=None, description="Phone number for accessibility feedback (statement page)"
+    )
+    accessibility_contact_address: str | None = Field(
+        default=None, description="Postal address for accessibility feedback (statement page)"
+    )
+    accessibility_statement_date: dt.date | None = Field(
+        default=None, description="Date the accessibility statement was written or last reviewed"
+    )
+    accessibility_arbitration: str | None = Field(
+        default=None,
+        description="Text on the conciliation procedure (Schlichtungsverfahren) of the Land or "
+        "the Schlichtungsstelle nach § 16 BGG; a generic text is shown when unset",
     )
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_connect_timeout_s: int = Field(default=3, ge=1, le=60)

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
@@ -72,7 +73,16 @@ def _map_data(
 def map_page(session: Session, ags: str | None, as_of: dt.date | None, options: MapOptions) -> str:
     """The map page for a date: features in the version valid then, the headline of that date."""
     _, unit, layers = _map_data(session, ags, as_of, 4326)
-    return build_map(layers, unit, replace(options, as_of=unit.as_of))
+    text_view = _with_query(
+        options.text_view_url, as_of=as_of.isoformat() if as_of else None, ags=ags
+    )
+    return build_map(layers, unit, replace(options, as_of=unit.as_of, text_view_url=text_view))
+
+
+def _with_query(url: str, **params: str | None) -> str:
+    """The text view shows what the map shows: the same date and municipality, if given."""
+    given = {key: value for key, value in params.items() if value}
+    return f"{url}?{urlencode(given)}" if given else url
 
 
 def print_page(session: Session, ags: str | None, as_of: dt.date | None) -> bytes:

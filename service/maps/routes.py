@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from service.core.settings import Settings
 from service.db.state import data_version
 from service.maps import pages
-from service.maps.webmap import MapOptions
+from service.maps.webmap import PAGE_ASSETS, MapOptions
 from service.web.deps import SessionDep, SettingsDep
 from service.web.negotiation import etag, not_modified
 
@@ -49,6 +50,8 @@ def _page(
     ags: str | None,
     as_of: dt.date | None,
 ) -> Response:
+    # Content-hashed asset URLs: part of the key, so the page's ETag changes when they do.
+    options = replace(options, asset_urls=request.app.state.assets.links(PAGE_ASSETS))
     key = (request.url.path, options, ags, as_of, data_version(session))
     tag = etag(key)
     headers = {
@@ -82,6 +85,7 @@ def _options(
         center=pages.parse_center(center),
         zoom=zoom,
         highlight=pages.parse_highlight(highlight),
+        demand_quota=settings.demand_quota,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,12 @@ FIELD_LABELS = {
     "pupils": "Schüler*innen",
     "connection_label": "Anschluss",
 }
+# What one feature of a layer is called when a screen reader or the details panel names it.
+FEATURE_NOUNS = {"areas": "Ausbaugebiet", "hamlets": "Bauerschaft", "schools": "Schule"}
+APPROXIMATE_NOTE = "Lage näherungsweise"
+# Folium's page forbids zooming (WCAG 1.4.4); visitors must be able to enlarge the page.
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,10 @@ SCHOOL_STYLES: dict[str, tuple[str, str]] = {
 }
 
 
+# The files under /static the page loads (the CLI inlines them into a standalone page).
+PAGE_ASSETS = ("leaflet/leaflet.css", "leaflet/leaflet.js", "map.css", "map.js")
+
+
 @dataclass(frozen=True)
 class MapOptions:
     """Everything about a map page that is not data: framing, basemap, what to show first."""
@@ -66,12 +77,21 @@ class MapOptions:
     embed: bool = False
     basemap_url: str | None = None
     basemap_attribution: str = ""
-    static_prefix: str = "/static"
+    # (name, URL) of the files under /static the page loads; the service gives content-hashed
+    # URLs (so the page's ETag changes with them), without them the plain /static/<name>.
+    asset_urls: tuple[tuple[str, str], ...] = ()
     lookup_url: str = "/lookup"
     visible: frozenset[str] = field(default_factory=lambda: frozenset(on_map()))
     center: tuple[float, float] | None = None
     zoom: int | None = None
     highlight: tuple[str, int] | None = None
+    text_view_url: str = "/map/tabelle"
+    statement_url: str = "/barrierefreiheit"
+    demand_quota: float = 0.40  # BROADBAND_DEMAND_QUOTA: for Bauerschaften without their own
+
+    def asset(self, name: str) -> str:
+        """The URL of one of PAGE_ASSETS, e.g. `leaflet/leaflet.js`."""
+        return dict(self.asset_urls).get(name, f"/static/{name}")
 
 
 def style_key(status: str, funding: str | None = None) -> str:
@@ -85,11 +105,36 @@ def _german_date(value: str | None) -> str:
     return dt.date.fromisoformat(value).strftime("%d.%m.%Y") if value else ""
 
 
-def label_features(name: str, collection: dict[str, Any]) -> dict[str, Any]:
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def demand_labels(props: dict[str, Any], default_quota: float) -> dict[str, Any]:
+    """A Bauerschaft's sign-ups against its quota, as numbers for a bar and as German text."""
+    share = props.get("demand_share")
+    if share is None:
+        return {}
+    quota = props.get("demand_quota")
+    quota = float(quota) if quota is not None else default_quota
+    share = float(share)
+    reached = "erreicht" if share >= quota else f"noch {_percent(quota - share)} bis zur Quote"
+    return {
+        "demand_pct": round(share * 100, 1),
+        "quota_pct": round(quota * 100, 1),
+        "demand_label": f"{_percent(share)} von {_percent(quota)}",
+        "demand_text": f"Anmeldungen: {_percent(share)} der Adressen, Quote {_percent(quota)} "
+        f"({reached})",
+    }
+
+
+def label_features(
+    name: str, collection: dict[str, Any], default_quota: float = 0.40
+) -> dict[str, Any]:
     """Add the German labels and style key the popups and the styling read."""
     features = []
     for feature in collection["features"]:
         props = dict(feature["properties"])
+        props |= demand_labels(props, default_quota)
         props["since"] = _german_date(props.get("status_since"))
         if "status" in props:
             props["status_label"] = GERMAN_LABELS.get(props["status"], props["status"])
@@ -134,15 +179,6 @@ def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _popup(name: str, data: dict[str, Any]) -> folium.GeoJsonPopup | None:
-    if not data["features"]:  # folium checks the fields against the first feature
-        return None
-    fields = list(LAYERS[name].popup)
-    return folium.GeoJsonPopup(
-        fields=fields, aliases=[FIELD_LABELS[f] for f in fields], localize=False, labels=True
-    )
-
-
 def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) -> folium.GeoJson:
     group = folium.FeatureGroup(name=LAYERS[name].german_title, show=show)
     style = LAYERS[name].map_style
@@ -159,14 +195,12 @@ def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) ->
                 "fillColor": SCHOOL_STYLES[f["properties"]["connection"]][0],
                 "className": f"bb-schools bb-school-{f['properties']['connection']}",
             },
-            popup=_popup(name, data),
         )
     elif style is MapStyle.STATUS:
         layer = folium.GeoJson(
             data,
             name=LAYERS[name].german_title,
             style_function=_path_style,
-            popup=_popup(name, data),
             highlight_function=lambda _: {"weight": 4},
         )
     else:
@@ -183,9 +217,10 @@ def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) ->
 
 def build_map(layers: dict[str, dict[str, Any]], headline: Unit, options: MapOptions) -> str:
     """A complete HTML page; Leaflet comes from the service's own /static, nothing else loads."""
-    fmap = folium.Map(tiles=None, control_scale=True, zoom_control=True, prefer_canvas=False)
-    fmap.default_js = [("leaflet", f"{options.static_prefix}/leaflet/leaflet.js")]
-    fmap.default_css = [("leaflet_css", f"{options.static_prefix}/leaflet/leaflet.css")]
+    # The metric-only scale bar is added by map.js: folium's control_scale adds miles too.
+    fmap = folium.Map(tiles=None, control_scale=False, zoom_control=True, prefer_canvas=False)
+    fmap.default_js = [("leaflet", options.asset("leaflet/leaflet.js"))]
+    fmap.default_css = [("leaflet_css", options.asset("leaflet/leaflet.css"))]
     if options.basemap_url:
         folium.TileLayer(
             tiles=options.basemap_url,
@@ -195,20 +230,23 @@ def build_map(layers: dict[str, dict[str, Any]], headline: Unit, options: MapOpt
             control=False,
             max_zoom=19,
         ).add_to(fmap)
-    labelled = {name: label_features(name, data) for name, data in layers.items()}
+    labelled = {
+        name: label_features(name, data, options.demand_quota) for name, data in layers.items()
+    }
     geojson = {
         name: _add_layer(fmap, name, labelled[name], name in options.visible)
         for name in on_map()
         if name in labelled
     }
-    folium.LayerControl(collapsed=options.embed).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)  # map.js moves it into the "Ebenen" panel
     page = fmap.get_root()
     if not isinstance(page, Figure):
         raise TypeError("a folium map renders into a branca Figure")
     page.header.add_child(Element(_head(options)))
     page.html.add_child(Element(_panels(headline, options)))
     fmap.add_child(_Behaviour(geojson, labelled, options))
-    return str(page.render()).replace("<html>", '<html lang="de">', 1)
+    rendered = str(page.render()).replace("<html>", '<html lang="de">', 1)
+    return _FOLIUM_VIEWPORT.sub(VIEWPORT, rendered, count=1)
 
 
 def _head(options: MapOptions) -> str:
@@ -216,8 +254,8 @@ def _head(options: MapOptions) -> str:
     size = "11px" if options.embed else "13px"
     return f"""<title>Glasfaserausbau – Karte</title>
 <link rel="icon" href="data:,"/>
-<link rel="stylesheet" href="{options.static_prefix}/map.css"/>
-<script src="{options.static_prefix}/map.js"></script>
+<link rel="stylesheet" href="{options.asset("map.css")}"/>
+<script src="{options.asset("map.js")}"></script>
 <style>.bb-panel {{ font-size: {size}; }}</style>"""
 
 
@@ -240,10 +278,28 @@ def _legend(options: MapOptions) -> str:
         '<li><span class="bb-line bb-line-districts"></span>Ortsteilgrenze</li>',
     ]
     items = "".join(rows + schools + outlines)
-    return (
-        '<div class="bb-panel bb-legend" id="bb-legend"><h2>Legende</h2>'
+    statement = (
+        ""
+        if options.embed
+        else f' · <a href="{html.escape(options.statement_url)}">Barrierefreiheit</a>'
+    )
+    body = (
+        '<h2 id="bb-legend-title">Legende</h2>'
         "<p>Ausbaugebiete und Bauerschaften</p>"
-        f'<ul>{items}</ul><p class="bb-note">Stand {options.as_of.strftime("%d.%m.%Y")}</p></div>'
+        f"<ul>{items}</ul>"
+        f'<p class="bb-note bb-approx-note">{APPROXIMATE_NOTE}: Umrisse und Lagen sind ungefähr, '
+        "nicht grundstücksgenau.</p>"
+        f'<p class="bb-note">Stand {options.as_of.strftime("%d.%m.%Y")}{statement}</p>'
+    )
+    return _collapsible("bb-legend", "bb-legend", "bb-legend-title", body)
+
+
+def _collapsible(panel_id: str, css: str, title_id: str, body: str) -> str:
+    """A panel that a phone shows only on request: its button is in the toolbar."""
+    return (
+        f'<section class="bb-panel bb-collapsible {css}" id="{panel_id}" '
+        f'aria-labelledby="{title_id}" tabindex="-1">{body}'
+        '<button type="button" class="bb-close" data-close>Schließen</button></section>'
     )
 
 
@@ -258,21 +314,59 @@ def _headline(unit: Unit) -> str:
     counts = f"{german_number(figure.numerator)} von {german_number(figure.denominator)}"
     return (
         '<div class="bb-panel bb-headline" id="bb-headline">'
-        f'<strong class="bb-share">{share} %</strong> der Adressen erschlossen<br/>'
-        f'<span class="bb-counts">{counts} Adressen</span> · '
-        f"Stand {unit.as_of.strftime('%d.%m.%Y')}</div>"
+        f'<h1 class="bb-sr">Glasfaserausbau in {html.escape(unit.name)} – Karte</h1>'
+        f'<strong class="bb-share">{share} %</strong> '
+        '<span class="bb-long">der Adressen</span> erschlossen<span class="bb-long"><br/></span>'
+        f'<span class="bb-counts"> {counts} Adressen</span> · '
+        f'<span class="bb-date"><span class="bb-stand">Stand </span>'
+        f"{unit.as_of.strftime('%d.%m.%Y')}</span></div>"
     )
+
+
+def _toolbar(options: MapOptions) -> str:
+    """Buttons for the panels a phone collapses, and the link to the same data as tables."""
+    buttons = "".join(
+        f'<button type="button" class="bb-toggle" aria-expanded="false" aria-controls="{target}">'
+        f"{label}</button>"
+        for target, label in (
+            ("bb-search", "Suche"),
+            ("bb-layers", "Ebenen"),
+            ("bb-legend", "Legende"),
+        )
+    )
+    target = ' target="_blank" rel="noopener"' if options.embed else ""
+    hint = '<span class="bb-sr"> (öffnet ein neues Fenster)</span>' if options.embed else ""
+    link = (
+        f'<a class="bb-textview" href="{html.escape(options.text_view_url)}"{target}>'
+        f"Tabellenansicht{hint}</a>"
+    )
+    nav = '<nav class="bb-toolbar" id="bb-toolbar" aria-label="Kartenwerkzeuge">'
+    return f"{nav}{buttons}{link}</nav>"
 
 
 def _panels(headline: Unit, options: MapOptions) -> str:
-    search = (
-        '<form class="bb-panel bb-search" id="bb-search" role="search">'
+    search = _collapsible(
+        "bb-search",
+        "bb-search",
+        "bb-search-title",
+        '<form role="search" aria-labelledby="bb-search-title">'
+        '<h2 id="bb-search-title" class="bb-sr">Adresssuche</h2>'
         '<label for="bb-q">Adresse suchen</label>'
         '<input id="bb-q" name="q" type="search" placeholder="z. B. Marktplatz 1" '
         'autocomplete="off"/><button type="submit">Suchen</button>'
-        '<div id="bb-result" aria-live="polite"></div></form>'
+        '<div id="bb-result" aria-live="polite"></div></form>',
     )
-    return _headline(headline) + search + _legend(options)
+    layers = _collapsible(
+        "bb-layers", "bb-layers", "bb-layers-title", '<h2 id="bb-layers-title">Ebenen</h2>'
+    )
+    details = (
+        '<section class="bb-panel bb-details" id="bb-details" aria-labelledby="bb-details-title" '
+        'hidden><h2 id="bb-details-title" tabindex="-1"></h2>'
+        '<div id="bb-details-body" aria-live="polite"></div>'
+        '<button type="button" class="bb-close" id="bb-details-close">Schließen</button></section>'
+    )
+    side = f'<div class="bb-side">{_headline(headline)}{_toolbar(options)}{search}</div>'
+    return side + layers + _legend(options) + details
 
 
 class _Behaviour(MacroElement):
@@ -307,5 +401,11 @@ class _Behaviour(MacroElement):
             "zoom": options.zoom,
             "highlight": list(options.highlight) if options.highlight else None,
             "counts": {name: len(collection["features"]) for name, collection in data.items()},
+            "nouns": FEATURE_NOUNS,
+            "fields": {
+                name: [[f, FIELD_LABELS[f]] for f in LAYERS[name].popup if f != "name"]
+                for name in FEATURE_NOUNS
+            },
+            "approximateNote": APPROXIMATE_NOTE,
         }
         self.config = json.dumps(config)

@@ -42,17 +42,13 @@ function broadbandView(map, layers, config) {
   if (config.highlight) {
     var item = broadbandFindFeature(layers, config.highlight[0], config.highlight[1]);
     if (item) {
-      var where;
       if (item.getBounds) {
         map.fitBounds(item.getBounds(), { maxZoom: 16 });
         if (item._path) { item._path.classList.add("bb-highlight"); }
-        where = item.getBounds().getCenter();
       } else {
-        where = item.getLatLng();
-        map.setView(where, 16);
+        map.setView(item.getLatLng(), 16);
       }
-      // The popup is bound to the whole layer: a click on the feature opens it with its data.
-      item.fire("click", { latlng: where }, true);
+      broadbandOpenDetails(map, item, config, false);
       return;
     }
   }
@@ -110,9 +106,249 @@ function broadbandSearch(map, config) {
   });
 }
 
+/* Accessibility: German names for Leaflet's controls, a metric scale, every feature a named
+   button in a defined order, details in a panel beside the feature, panels a phone can fold. */
+
+function broadbandText(escaped) {
+  // Feature texts arrive HTML-escaped (they are also written into markup): decode for attributes.
+  return new DOMParser().parseFromString(escaped || "", "text/html").documentElement.textContent;
+}
+
+function broadbandFeatureName(name, props, config) {
+  var state = props.status_label || props.connection_label || "";
+  var text = config.nouns[name] + " " + broadbandText(props.name);
+  return state ? text + ", " + broadbandText(state) : text;
+}
+
+function broadbandControls(map) {
+  var labels = {
+    ".leaflet-control-zoom-in": "Vergrößern",
+    ".leaflet-control-zoom-out": "Verkleinern",
+    ".leaflet-control-layers-toggle": "Ebenen"
+  };
+  Object.keys(labels).forEach(function (selector) {
+    var element = map.getContainer().parentNode.querySelector(selector);
+    if (element) {
+      element.setAttribute("title", labels[selector]);
+      element.setAttribute("aria-label", labels[selector]);
+    }
+  });
+  if (map.attributionControl) {
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Kartenbibliothek Leaflet">Leaflet</a>');
+    map.attributionControl.getContainer().setAttribute("role", "note");
+    map.attributionControl.getContainer().setAttribute("aria-label", "Quellenangaben");
+  }
+  var scale = L.control.scale({ imperial: false, metric: true, maxWidth: 100 }).addTo(map);
+  var box = scale.getContainer();
+  box.setAttribute("role", "img");
+  var describe = function () { box.setAttribute("aria-label", "Maßstab: " + box.textContent.trim()); };
+  map.on("zoomend moveend", describe);
+  describe();
+  map.on("popupopen", function (event) {
+    var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) { close.setAttribute("aria-label", "Schließen"); close.setAttribute("title", "Schließen"); }
+  });
+  var container = map.getContainer();
+  container.setAttribute("role", "region");
+  container.setAttribute("aria-label", "Karte des Glasfaserausbaus (Pfeiltasten verschieben, Plus und Minus zoomen)");
+  var layerControl = container.querySelector(".leaflet-control-layers");
+  var panel = document.getElementById("bb-layers");
+  if (layerControl && panel) {
+    panel.insertBefore(layerControl, panel.querySelector("[data-close]"));
+  }
+}
+
+function broadbandFeatureLayers(layers, config) {
+  return Object.keys(layers).filter(function (name) { return config.nouns[name]; });
+}
+
+function broadbandFocusable(map, layers, config) {
+  // Outlines are context, not content: no focus stop, no click target for assistive technology.
+  ["municipality", "districts"].forEach(function (name) {
+    if (!layers[name]) { return; }
+    layers[name].eachLayer(function (item) {
+      var element = item.getElement && item.getElement();
+      // Chromium makes an SVG shape with focus listeners (Leaflet's tooltips) a Tab stop: -1 ends it.
+      if (element) { element.setAttribute("aria-hidden", "true"); element.setAttribute("tabindex", "-1"); }
+    });
+  });
+  broadbandFeatureLayers(layers, config).forEach(function (name) {
+    layers[name].eachLayer(function (item) {
+      var element = item.getElement && item.getElement();
+      if (!element) { return; }
+      element.setAttribute("tabindex", "0");
+      element.setAttribute("role", "button");
+      element.setAttribute("aria-label", broadbandFeatureName(name, item.feature.properties, config));
+      element.classList.add("bb-feature");
+    });
+  });
+}
+
+function broadbandDemandLabels(layers) {
+  // A Bauerschaft's sign-ups against its quota, written on the map (the details have the bar).
+  if (!layers.hamlets) { return; }
+  layers.hamlets.eachLayer(function (item) {
+    var props = item.feature && item.feature.properties;
+    if (!props || !props.demand_label) { return; }
+    item.bindTooltip(props.demand_label, {
+      permanent: true, direction: "center", className: "bb-demand-label", interactive: false
+    });
+  });
+}
+
+function broadbandWireFeatures(map, layers, config) {
+  broadbandDemandLabels(layers);
+  broadbandFeatureLayers(layers, config).forEach(function (name) {
+    var group = layers[name];
+    group.on("click", function (event) { broadbandOpenDetails(map, event.layer, config, true); });
+    group.on("keydown", function (event) {
+      var key = event.originalEvent.key;
+      if (key === "Enter" || key === " ") {
+        L.DomEvent.preventDefault(event.originalEvent);
+        broadbandOpenDetails(map, event.layer, config, true);
+      }
+    });
+  });
+  // A feature taking focus off screen is brought into view (Leaflet resets the container scroll).
+  map.getContainer().addEventListener("focusin", function (event) {
+    var element = event.target;
+    if (!element.classList || !element.classList.contains("bb-feature")) { return; }
+    var item = broadbandItemOf(layers, config, element);
+    if (!item) { return; }
+    var where = item.getBounds ? item.getBounds().getCenter() : item.getLatLng();
+    if (!map.getBounds().pad(-0.05).contains(where)) { map.panTo(where, { animate: false }); }
+  });
+  map.on("overlayadd", function () { broadbandFocusable(map, layers, config); });
+}
+
+function broadbandItemOf(layers, config, element) {
+  var found = null;
+  broadbandFeatureLayers(layers, config).forEach(function (name) {
+    layers[name].eachLayer(function (item) {
+      if (item.getElement && item.getElement() === element) { found = item; }
+    });
+  });
+  return found;
+}
+
+function broadbandLayerName(item) {
+  return item.feature.properties.layer;
+}
+
+function broadbandDetailsHtml(item, config) {
+  var props = item.feature.properties;
+  var rows = (config.fields[broadbandLayerName(item)] || []).filter(function (pair) {
+    return props[pair[0]] !== null && props[pair[0]] !== undefined && props[pair[0]] !== "";
+  }).map(function (pair) {
+    // Values are escaped by the service (label_features): safe to write as markup.
+    return "<dt>" + pair[1] + "</dt><dd>" + props[pair[0]] + "</dd>";
+  });
+  var html = '<p class="bb-kind">' + config.nouns[broadbandLayerName(item)] + "</p>";
+  html += "<dl>" + rows.join("") + "</dl>";
+  if (props.demand_text) {
+    // Sign-ups against the provider's quota: the bar's maximum is the quota, text says it too.
+    html += '<p class="bb-demand" id="bb-demand-text">' + props.demand_text + "</p>";
+    html += '<progress class="bb-demand-bar" max="' + props.quota_pct + '" value="' +
+      Math.min(props.demand_pct, props.quota_pct) + '" aria-labelledby="bb-demand-text"></progress>';
+  }
+  if (props.approximate) { html += '<p class="bb-approx">' + config.approximateNote + "</p>"; }
+  return html;
+}
+
+var broadbandOpen = { item: null, source: null };
+
+function broadbandOpenDetails(map, item, config, takeFocus) {
+  var panel = document.getElementById("bb-details");
+  broadbandClosePanels(false);
+  document.getElementById("bb-details-title").textContent = broadbandText(item.feature.properties.name);
+  document.getElementById("bb-details-body").innerHTML = broadbandDetailsHtml(item, config);
+  panel.hidden = false;
+  panel.dataset.feature = broadbandLayerName(item) + "/" + item.feature.id;
+  if (broadbandOpen.item && broadbandOpen.item.getElement) {
+    broadbandOpen.item.getElement().classList.remove("bb-selected");
+  }
+  broadbandOpen = { item: item, source: item.getElement ? item.getElement() : null };
+  if (broadbandOpen.source) { broadbandOpen.source.classList.add("bb-selected"); }
+  broadbandKeepVisible(map, item, panel);
+  if (takeFocus) { document.getElementById("bb-details-title").focus({ preventScroll: true }); }
+}
+
+function broadbandKeepVisible(map, item, panel) {
+  // The panel covers the right side (wide screens) or the bottom (phones): fit the feature into
+  // the rest of the map, zooming out only if it does not fit at the current zoom.
+  var box = map.getContainer().getBoundingClientRect();
+  var rect = panel.getBoundingClientRect();
+  var top = 10, left = 10, right = 10, bottom = 10;
+  var headline = document.getElementById("bb-headline").getBoundingClientRect();
+  if (rect.width > box.width * 0.6) {
+    bottom = Math.max(10, box.bottom - rect.top + 10);
+    top = Math.max(10, headline.bottom - box.top + 10);
+  } else {
+    right = Math.max(10, box.right - rect.left + 10);
+  }
+  var bounds = item.getBounds ? item.getBounds() : L.latLngBounds([item.getLatLng(), item.getLatLng()]);
+  map.fitBounds(bounds, {
+    paddingTopLeft: [left, top], paddingBottomRight: [right, bottom],
+    maxZoom: Math.max(map.getZoom(), 1), animate: false
+  });
+}
+
+function broadbandCloseDetails(returnFocus) {
+  var panel = document.getElementById("bb-details");
+  if (panel.hidden) { return false; }
+  panel.hidden = true;
+  var source = broadbandOpen.source;
+  if (source) { source.classList.remove("bb-selected"); }
+  broadbandOpen = { item: null, source: null };
+  if (returnFocus && source && document.contains(source)) { source.focus({ preventScroll: true }); }
+  return true;
+}
+
+function broadbandClosePanels(returnFocus) {
+  var closed = false;
+  document.querySelectorAll(".bb-toggle[aria-expanded='true']").forEach(function (button) {
+    button.setAttribute("aria-expanded", "false");
+    document.getElementById(button.getAttribute("aria-controls")).classList.remove("bb-open");
+    if (returnFocus) { button.focus(); }
+    closed = true;
+  });
+  return closed;
+}
+
+function broadbandPanels() {
+  // On a phone, legend, layers and search are folded into buttons; one opens at a time.
+  document.querySelectorAll(".bb-toggle").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") === "true";
+      broadbandClosePanels(false);
+      if (open) { return; }
+      broadbandCloseDetails(false);
+      var panel = document.getElementById(button.getAttribute("aria-controls"));
+      button.setAttribute("aria-expanded", "true");
+      panel.classList.add("bb-open");
+      var first = panel.querySelector("input, a[href], button:not([data-close]), [tabindex='0']");
+      (first || panel).focus();
+    });
+  });
+  document.querySelectorAll("[data-close]").forEach(function (button) {
+    button.addEventListener("click", function () { broadbandClosePanels(true); });
+  });
+  document.getElementById("bb-details-close").addEventListener("click", function () {
+    broadbandCloseDetails(true);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    if (broadbandCloseDetails(true) || broadbandClosePanels(true)) { event.preventDefault(); }
+  });
+}
+
 function broadbandMapSetup(map, layers, config) {
   broadbandPatterns();
   if (config.embed) { document.body.classList.add("bb-embed"); }
+  broadbandControls(map);
+  broadbandFocusable(map, layers, config);
+  broadbandWireFeatures(map, layers, config);
+  broadbandPanels();
   broadbandView(map, layers, config);
   broadbandSearch(map, config);
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import re
 import struct
 from collections.abc import Iterator
 
@@ -61,7 +62,9 @@ def test_no_third_party_assets_are_referenced(city_client: TestClient) -> None:
     page = city_client.get("/map").text
     assert "cdn." not in page
     assert "cdnjs" not in page
-    assert 'src="/static/leaflet/leaflet.js"' in page
+    served = re.search(r'src="(/static/leaflet/[0-9a-f]{12}/leaflet\.js)"', page)
+    assert served, "Leaflet is loaded from the service itself, under a content-hashed path"
+    assert city_client.get(served.group(1)).status_code == 200
     assert city_client.get("/static/leaflet/leaflet.js").status_code == 200
     assert city_client.get("/static/map.js").status_code == 200
 

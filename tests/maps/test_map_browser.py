@@ -86,7 +86,9 @@ def test_legend_shows_the_historic_colours(service_url: str, watched: Watched) -
     assert "von 12.000 Adressen" in headline
 
 
-def test_clicking_an_area_opens_its_popup(service_url: str, watched: Watched, db: Session) -> None:
+def test_clicking_an_area_opens_its_details(
+    service_url: str, watched: Watched, db: Session
+) -> None:
     name, lon, lat = db.execute(
         text(
             "SELECT name, ST_X(p), ST_Y(p) FROM (SELECT name, "
@@ -101,9 +103,9 @@ def test_clicking_an_area_opens_its_popup(service_url: str, watched: Watched, db
     box = page.locator(".leaflet-container").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    popup = page.locator(".leaflet-popup-content")
-    popup.wait_for()
-    content = popup.inner_text()
+    details = page.locator("#bb-details")  # the details panel replaced Leaflet's popups
+    details.wait_for()
+    content = details.inner_text()
     assert name in content
     assert "erschlossen" in content
     assert "gefördert" in content
@@ -116,7 +118,7 @@ def test_highlight_parameter_opens_that_feature(
         text("SELECT id, name FROM areas WHERE status = 'under_construction' LIMIT 1")
     ).one()
     page = _open(watched, f"{service_url}/map?highlight=areas/{area_id}")
-    assert name in page.locator(".leaflet-popup-content").inner_text()
+    assert name in page.locator("#bb-details").inner_text()
     assert page.locator("path.bb-highlight").count() == 1
 
 
