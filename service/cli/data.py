@@ -14,6 +14,7 @@ from rich.table import Table
 from service.auth.tokens import Principal
 from service.cli.output import console, fail, spinner
 from service.core.errors import DomainError
+from service.core.limits import ImportLimits
 from service.core.settings import Settings
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.models import Import
@@ -157,6 +158,7 @@ def import_command(
             read=ReadOptions(source_layer=source_layer, crs=crs, encoding=encoding),
             mapping=Mapping.from_toml(mapping) if mapping else Mapping(),
             limit=settings.max_import_bytes,
+            limits=ImportLimits.from_settings(settings),
             status_since=status_since.date() if status_since else None,
         )
         who = actor or f"cli:{getpass.getuser()}"

@@ -1,15 +1,90 @@
-"""Serving the HTTP API."""
+"""Serving the HTTP API, with uvicorn's h11 parser, which bounds request heads (431 above)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
+import h11
 import typer
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from service.core import logging as logs
 from service.core.settings import Settings
 from service.main import create_app
+
+TOO_LARGE = 431
+
+
+class _Connection(h11.Connection):
+    """h11's connection, remembering the status its last protocol error suggests (431 …)."""
+
+    error_status = 400
+
+    def next_event(self) -> Any:
+        """The next event; a malformed or oversize request head is remembered, then re-raised."""
+        try:
+            return super().next_event()
+        except h11.RemoteProtocolError as exc:
+            self.error_status = exc.error_status_hint
+            raise
+
+
+class LimitedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, answering 431 (not 400) to a request head over the limit.
+
+    h11 stops reading a head at `h11_max_incomplete_event_size` bytes, so an oversize header
+    costs milliseconds and a little memory, and other connections never wait for it.
+    """
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.limit = config.h11_max_incomplete_event_size or 0
+        self.conn = _Connection(h11.SERVER, self.limit)
+
+    def send_400_response(self, msg: str) -> None:
+        """The 400 of a malformed request, or the 431 of one whose head is too large."""
+        if getattr(self.conn, "error_status", 400) != TOO_LARGE:
+            super().send_400_response(msg)
+            return
+        detail = (
+            f"the request line and headers are over the limit of {self.limit:,} bytes "
+            "(the limit is set by BROADBAND_MAX_HEADER_BYTES)"
+        )
+        body = {
+            "type": "about:blank",
+            "title": "RequestHeaderFieldsTooLarge",
+            "status": TOO_LARGE,
+            "detail": detail,
+        }
+        content = json.dumps(body).encode()
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(content)).encode()),
+            (b"connection", b"close"),
+        ]
+        reason = b"Request Header Fields Too Large"
+        response = h11.Response(status_code=TOO_LARGE, headers=headers, reason=reason)
+        self.transport.write(self.conn.send(response) or b"")
+        self.transport.write(self.conn.send(h11.Data(data=content)) or b"")
+        self.transport.write(self.conn.send(h11.EndOfMessage()) or b"")
+        self.transport.close()
+
+
+def server_config(settings: Settings, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """How `broadband serve` runs the app: h11 with bounded request heads, our logging."""
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        http=LimitedH11Protocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+        **options,
+    )
 
 
 def serve(
@@ -27,9 +102,10 @@ def serve(
             host=host,
             port=port,
             reload=True,
+            http=LimitedH11Protocol,
+            h11_max_incomplete_event_size=settings.max_header_bytes,
             log_config=None,
             access_log=False,
         )
         return
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None, access_log=False)
+    uvicorn.Server(server_config(settings, host, port)).run()

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from psycopg.errors import QueryCanceled
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,14 +15,35 @@ from service.core.errors import DatabaseUnavailableError
 from service.core.settings import Settings
 
 
-def make_engine(settings: Settings) -> Engine:
-    """Create the engine; pre-ping so a restarted database is picked up without restarting us."""
+def make_engine(settings: Settings, statement_timeout_ms: int | None = None) -> Engine:
+    """Create the engine; pre-ping so a restarted database is picked up without restarting us.
+
+    The service passes `BROADBAND_STATEMENT_TIMEOUT_MS`: every statement on its connections is
+    cancelled after it, so no request holds a backend for long (an import sets its longer limit
+    per transaction). The command line passes nothing: a seed or a rebuild may take minutes.
+    """
+    connect_args: dict[str, object] = {"connect_timeout": settings.db_connect_timeout_s}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
     return create_engine(
         settings.require_database_url(),
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
-        connect_args={"connect_timeout": settings.db_connect_timeout_s},
+        connect_args=connect_args,
     )
+
+
+def timed_out(error: OperationalError) -> bool:
+    """Whether PostgreSQL cancelled the statement (statement_timeout), not lost the connection."""
+    return isinstance(error.orig, QueryCanceled)
+
+
+def set_statement_timeout(session: Session, milliseconds: int | None) -> None:
+    """This transaction's statement_timeout (0: none); None keeps the connection's."""
+    if milliseconds is not None:
+        session.execute(
+            text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(milliseconds)}
+        )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -35,18 +57,28 @@ def set_actor(session: Session, actor: str) -> None:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session], actor: str) -> Iterator[Session]:
-    """The one place that commits: a unit of work that is written whole or not at all."""
+def transaction(
+    factory: sessionmaker[Session], actor: str, statement_timeout_ms: int | None = None
+) -> Iterator[Session]:
+    """The one place that commits: a unit of work that is written whole or not at all.
+
+    `statement_timeout_ms` replaces the connection's statement timeout for this transaction
+    (an import's longer `BROADBAND_IMPORT_STATEMENT_TIMEOUT_MS`).
+    """
     with factory() as session, session.begin():
         set_actor(session, actor)
+        set_statement_timeout(session, statement_timeout_ms)
         yield session
 
 
 @contextmanager
-def snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
+def snapshot(
+    factory: sessionmaker[Session], statement_timeout_ms: int | None = None
+) -> Iterator[Session]:
     """A read-only unit of work that sees one consistent state of the database throughout."""
     with factory() as session, session.begin():
         session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        set_statement_timeout(session, statement_timeout_ms)
         yield session
 
 

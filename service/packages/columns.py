@@ -276,6 +276,11 @@ class Mapping:
             raise InvalidDataError(
                 [Problem("mapping", path.name, None, f"not valid TOML: {exc}")], "invalid mapping"
             ) from exc
+        except RecursionError as exc:  # a mapping file is three levels deep, never thousands
+            message = "nested too deeply: a mapping file has [columns], [values.<field>], ignore"
+            raise InvalidDataError(
+                [Problem("mapping", path.name, None, message)], "invalid mapping"
+            ) from exc
         except ValidationError as exc:
             problems = [
                 Problem("mapping", path.name, ".".join(map(str, e["loc"])), e["msg"])

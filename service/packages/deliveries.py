@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth.tokens import Principal, authorize
 from service.core.errors import NotFoundError
+from service.core.limits import IMPORT_STATEMENT_TIMEOUT_MS
 from service.db.engine import snapshot, transaction
 from service.db.models import Import
 from service.db.state import boundary_for, municipality, today
@@ -27,19 +28,25 @@ def preview(
     factory: sessionmaker[Session], request: ImportRequest, actor: str, ags: str | None = None
 ) -> Import:
     """Read and check the file, and store what committing it would change (nothing else)."""
-    with snapshot(factory) as session:  # fingerprint and stored values of the same moment
+    timeout = request.limits.statement_timeout_ms
+    with snapshot(factory, timeout) as session:  # fingerprint and stored values of one moment
         municipality_id, seen, checked = _checked(session, request, ags)
-    with transaction(factory, actor) as session:
+    with transaction(factory, actor, timeout) as session:
         return imports.preview(session, request, municipality_id, checked, actor, seen)
 
 
-def commit(factory: sessionmaker[Session], import_id: int, principal: Principal) -> Import:
+def commit(
+    factory: sessionmaker[Session],
+    import_id: int,
+    principal: Principal,
+    statement_timeout_ms: int = IMPORT_STATEMENT_TIMEOUT_MS,
+) -> Import:
     """Apply a stored preview in one transaction; the change log names the file and the actor.
 
     Only the person who uploaded it, or an admin, may commit a preview, and only with a role
     that may write its layer.
     """
-    with transaction(factory, principal.name) as session:
+    with transaction(factory, principal.name, statement_timeout_ms) as session:
         record = _own(session, import_id, principal)
         authorize(principal, LAYERS[record.layer])
         return imports.commit(session, import_id, principal.name)

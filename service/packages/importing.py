@@ -13,6 +13,7 @@ import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from service.core.errors import InvalidDataError, Problem
+from service.core.limits import ImportLimits
 from service.features.status_dates import StatusDate, status_date, undated
 from service.layers import COLLECTIONS, LAYERS, Layer, importable
 from service.packages.columns import Mapping, imply
@@ -46,7 +47,8 @@ class ImportRequest:
     delete_missing: bool = False
     read: ReadOptions = field(default_factory=ReadOptions)
     mapping: Mapping = field(default_factory=Mapping)
-    limit: int = 2**62  # bytes a zipped delivery may unpack to
+    limit: int = 2**62  # bytes of the file (BROADBAND_MAX_IMPORT_BYTES), checked by the caller
+    limits: ImportLimits = field(default_factory=ImportLimits)  # unpacked bytes, rows, vertices
     status_since: dt.date | None = None  # dates every new or changed status that has no date
 
     @property
@@ -178,7 +180,7 @@ def check_delivery(
     require_importable(request.layer)
     _refuse_date(request, today)
     spec = LAYERS[request.layer]
-    frame = read_delivery(request.path, request.layer, request.read, request.limit)
+    frame = read_delivery(request.path, request.layer, request.read, request.limits)
     mapped = apply_mapping(frame, request.layer, request.mapping)
     frame, problems = mapped.frame, list(mapped.problems)
     columns = key_columns(request.layer, request.match)

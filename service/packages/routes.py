@@ -117,5 +117,8 @@ def get_import(
 )
 def commit_import(request: Request, principal: PrincipalDep, import_id: ImportId) -> JSONResponse:
     """One transaction; the change log names the file and the token's holder (uploader or admin)."""
-    record = deliveries.commit(request.app.state.sessionmaker, import_id, principal)
+    settings = request.app.state.settings
+    record = deliveries.commit(
+        request.app.state.sessionmaker, import_id, principal, settings.import_statement_timeout_ms
+    )
     return JSONResponse(_document(request, record))

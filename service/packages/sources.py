@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import csv
 import io
 import re
+import shutil
+import sqlite3
+import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +26,12 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
 from service.core.errors import InvalidDataError, Problem
+from service.core.limits import ImportLimits, over_limit, unpacks_too_far
+from service.core.spreadsheet import restored
 from service.layers import STORAGE_CRS
 
 TABLES = (".csv", ".txt", ".xlsx", ".ods")
+NAME_COLUMNS = ("name", "bezeichnung", "bezeichnun", "gebiet", "ortsteil")
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "geometrie")
 LON = ("lon", "lng", "long", "longitude", "laenge", "länge")
 LAT = ("lat", "latitude", "breite")
@@ -30,6 +39,14 @@ EAST = ("x", "rechtswert", "easting", "ostwert")
 NORTH = ("y", "hochwert", "northing", "nordwert")
 EWKT = re.compile(r"^\s*SRID=(\d+);(.*)$", re.IGNORECASE | re.DOTALL)
 SYSTEM_PROJ_DATA = Path("/usr/share/proj")
+CHUNK = 1 << 20
+# How a row starts in a spreadsheet's XML, counted while it inflates (xlsx, then ods).
+ROW_STARTS = (b"<row ", b"<row>", b"<table:table-row ", b"<table:table-row>")
+# Triggers GDAL and the GeoPackage standard create themselves (R-tree index, feature counts).
+STANDARD_TRIGGER = re.compile(
+    r"^(rtree_.+_(insert|update[1-7]?|delete)|trigger_(insert|delete)_feature_count_.+|gpkg_.+)$",
+    re.IGNORECASE,
+)
 
 # The pip build of PROJ ships no transformation grids; Debian's proj-data has the German BETA2007
 # grid, without which Gauss-Krüger (DHDN) coordinates are off by up to a metre or two.
@@ -57,16 +74,66 @@ def _crs(value: str, name: str) -> CRS:
         raise _refuse(name, f"unknown CRS {value!r}: {exc}") from exc
 
 
-def _member(path: Path, layer: str, options: ReadOptions, limit: int) -> str:
-    """The dataset inside a zip: its one Shapefile (or the one named like the layer)."""
+def _rows_in(tail: bytes, chunk: bytes) -> int:
+    """Rows starting in `chunk`, or across from `tail` (the end of the chunk before)."""
+    return sum((tail[len(tail) - len(start) + 1 :] + chunk).count(start) for start in ROW_STARTS)
+
+
+def _inflate(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str, budget: int, limit: int
+) -> int:
+    """Inflate one member, counting, never trusting its header; return its real size."""
+    unbounded = copy.copy(entry)
+    unbounded.file_size = 2**62  # read what really comes out; the count below stops it
+    size = 0
+    with archive.open(unbounded) as member:
+        while chunk := member.read(CHUNK):
+            size += len(chunk)
+            if size > budget:
+                raise unpacks_too_far(name, limit)
+    if size != entry.file_size:
+        message = f"{entry.filename}: the header says {entry.file_size:,} bytes, it holds {size:,}"
+        raise _refuse(name, message)
+    return size
+
+
+def _spreadsheet_rows(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> int:
+    """How many rows a sheet (xlsx) or the content (ods) starts, counted as it inflates."""
+    rows, tail = 0, b""
+    with archive.open(entry) as member:
+        while chunk := member.read(CHUNK):
+            rows += _rows_in(tail, chunk)
+            tail = chunk[-(max(len(s) for s in ROW_STARTS) - 1) :]
+    return rows
+
+
+def check_archive(path: Path, limits: ImportLimits) -> list[zipfile.ZipInfo]:
+    """A zip-based file's members, once every one inflated within the limits (rows too, for
+    spreadsheets), so no reader after us inflates a bomb or trusts a lying header."""
+    spreadsheet = path.suffix.lower() in (".xlsx", ".ods")
     try:
         with zipfile.ZipFile(path) as archive:
             entries = [e for e in archive.infolist() if not e.is_dir()]
-    except (zipfile.BadZipFile, OSError) as exc:
+            budget = limits.unpacked_bytes
+            for entry in entries:
+                budget -= _inflate(archive, entry, path.name, budget, limits.unpacked_bytes)
+            sheets = [e for e in entries if _is_sheet(e.filename)] if spreadsheet else []
+            rows = sum(_spreadsheet_rows(archive, e) for e in sheets)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error) as exc:
         raise _refuse(path.name, f"not a readable zip file: {exc}") from exc
-    unpacked = sum(entry.file_size for entry in entries)
-    if unpacked > limit:
-        raise _refuse(path.name, f"unpacks to {unpacked:,} bytes, over the limit of {limit:,}")
+    if rows > limits.rows + 1:  # the first row names the columns
+        message = f"holds {rows - 1:,} rows, over the limit of {limits.rows:,}"
+        raise over_limit(path.name, message, "BROADBAND_MAX_DELIVERY_ROWS")
+    return entries
+
+
+def _is_sheet(name: str) -> bool:
+    return name == "content.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
+def _member(path: Path, layer: str, options: ReadOptions, limits: ImportLimits) -> str:
+    """The dataset inside a zip: its one Shapefile (or the one named like the layer)."""
+    entries = check_archive(path, limits)
     names = [  # macOS adds __MACOSX/ and ._ resource forks, which are not data
         e.filename
         for e in entries
@@ -103,16 +170,89 @@ def _layer_in(path: str, name: str, layer: str, options: ReadOptions) -> str | N
     raise _refuse(name, f"several layers ({', '.join(layers)}): choose one with --source-layer")
 
 
-def _read_vector(path: Path, layer: str, options: ReadOptions, limit: int) -> gpd.GeoDataFrame:
+def check_geopackage(path: Path, name: str | None = None) -> None:
+    """Refuse a GeoPackage with views (a layer that runs a query) or triggers of its own,
+    looked at with SQLite, read-only, before GDAL runs anything of it."""
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+            rows = connection.execute(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger')"
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise _refuse(name or path.name, f"not a readable GeoPackage: {exc}") from exc
+    views = sorted(str(name) for kind, name in rows if kind == "view")
+    triggers = sorted(
+        str(name) for kind, name in rows if kind == "trigger" and not STANDARD_TRIGGER.match(name)
+    )
+    if views:
+        message = f"holds SQL views ({', '.join(views)}); deliver tables, not views"
+        raise _refuse(name or path.name, message)
+    if triggers:
+        message = f"carries triggers of its own ({', '.join(triggers)}); deliver plain tables"
+        raise _refuse(name or path.name, message)
+
+
+def check_size(frame: pd.DataFrame, name: str, limits: ImportLimits) -> None:
+    """Refuse a delivery with too many features or vertices, naming the feature and the limit."""
+    if len(frame) > limits.rows:
+        message = f"holds more than {limits.rows:,} features"
+        raise over_limit(name, message, "BROADBAND_MAX_DELIVERY_ROWS")
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return
+    counts = shapely.get_num_coordinates(frame.geometry.array)
+    for number, count in enumerate(counts, start=1):
+        if count > limits.vertices_per_feature:
+            message = (
+                f"has {int(count):,} vertices, over the limit of {limits.vertices_per_feature:,}"
+            )
+            feature = _feature_label(frame, number)
+            raise over_limit(name, message, "BROADBAND_MAX_VERTICES_PER_FEATURE", feature)
+    total = int(counts.sum())
+    if total > limits.vertices_per_delivery:
+        message = (
+            f"has {total:,} vertices in all, over the limit of {limits.vertices_per_delivery:,}"
+        )
+        raise over_limit(name, message, "BROADBAND_MAX_VERTICES_PER_DELIVERY")
+
+
+def _feature_label(frame: pd.DataFrame, number: int) -> str:
+    """`#3 Kernstadt`: the feature's number in the file and its name, where it has one."""
+    names = [c for c in frame.columns if str(c).strip().lower() in NAME_COLUMNS]
+    value = frame.iloc[number - 1][names[0]] if names else None
+    return f"#{number} {value}" if isinstance(value, str) and value.strip() else f"#{number}"
+
+
+def _check_zipped_geopackage(path: Path, member: str) -> None:
+    """A GeoPackage inside a zip, unpacked (already counted) and checked like one outside."""
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
+        unpacked = Path(folder) / "delivery.gpkg"
+        with archive.open(member) as packed, unpacked.open("wb") as out:
+            shutil.copyfileobj(packed, out, CHUNK)
+        check_geopackage(unpacked, f"{path.name}/{member}")
+
+
+def _read_vector(
+    path: Path, layer: str, options: ReadOptions, limits: ImportLimits
+) -> gpd.GeoDataFrame:
     zipped = path.suffix.lower() == ".zip"
-    source = _member(path, layer, options, limit) if zipped else str(path)
+    if path.suffix.lower() == ".gpkg":
+        check_geopackage(path)
+    source = _member(path, layer, options, limits) if zipped else str(path)
+    if zipped and source.lower().endswith(".gpkg"):
+        _check_zipped_geopackage(path, source.removeprefix(f"/vsizip/{path}/"))
     try:
         chosen = _layer_in(source, path.name, layer, options)
         # Dates as text: validation reads them and names a bad one (GDAL would fail on 2021-02-30).
         is_geojson = source.lower().endswith((".geojson", ".json"))
         geojson = {"DATE_AS_STRING": "YES"} if is_geojson else {}
         frame = pyogrio.read_dataframe(
-            source, layer=chosen, encoding=options.encoding, datetime_as_string=True, **geojson
+            source,
+            layer=chosen,
+            encoding=options.encoding,
+            datetime_as_string=True,
+            max_features=limits.rows + 1,  # one more, to know it is over
+            **geojson,
         )
     except (DataSourceError, DataLayerError, ValueError) as exc:
         raise _refuse(path.name, f"not a readable GIS file: {exc}") from exc
@@ -136,7 +276,7 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> str:
         raise _refuse(name, f"unknown encoding {encoding!r}") from exc
 
 
-def _csv(path: Path, options: ReadOptions) -> pd.DataFrame:
+def _csv(path: Path, options: ReadOptions, rows: int) -> pd.DataFrame:
     text = _decode(path.read_bytes(), path.name, options.encoding)
     try:
         dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t")
@@ -144,9 +284,13 @@ def _csv(path: Path, options: ReadOptions) -> pd.DataFrame:
     except csv.Error:
         separator = ","
     try:
-        return pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(
+            io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, nrows=rows + 1
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise _refuse(path.name, f"not a readable CSV table: {exc}") from exc
+    # Our CSV exports quote formula-like text with a leading ' (spreadsheet safety): undo that.
+    return frame.map(restored)
 
 
 def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -191,31 +335,39 @@ def _geometries(frame: pd.DataFrame, name: str) -> tuple[Any, str | None, list[s
     )
 
 
-def _read_table(path: Path, options: ReadOptions) -> gpd.GeoDataFrame:
+def _read_table(path: Path, options: ReadOptions, limits: ImportLimits) -> gpd.GeoDataFrame:
     if path.suffix.lower() in (".csv", ".txt"):
-        frame = _csv(path, options)
+        frame = _csv(path, options, limits.rows)
     else:
+        check_archive(path, limits)
         try:
             frame = pyogrio.read_dataframe(  # the first row names the columns, always
-                path, layer=options.source_layer, read_geometry=False, HEADERS="FORCE"
+                path,
+                layer=options.source_layer,
+                read_geometry=False,
+                max_features=limits.rows + 1,
+                HEADERS="FORCE",
             )
         except (DataSourceError, DataLayerError, ValueError) as exc:
             raise _refuse(path.name, f"not a readable spreadsheet: {exc}") from exc
+    check_size(frame, path.name, limits)
     geometries, implied, used = _geometries(frame, path.name)
     attributes = frame.drop(columns=used)
     return gpd.GeoDataFrame(attributes, geometry=list(geometries), crs=implied)
 
 
 def read_delivery(
-    path: Path, layer: str, options: ReadOptions, limit: int = 2**62
+    path: Path, layer: str, options: ReadOptions, limits: ImportLimits | None = None
 ) -> gpd.GeoDataFrame:
     """Read a file and bring it into EPSG:25832; a file that says no CRS needs `--crs`."""
+    limits = limits or ImportLimits()
     if not path.is_file():
         raise _refuse(path.name, "no such file")
     if path.suffix.lower() in TABLES:
-        frame = _read_table(path, options)
+        frame = _read_table(path, options, limits)
     else:
-        frame = _read_vector(path, layer, options, limit)
+        frame = _read_vector(path, layer, options, limits)
+    check_size(frame, path.name, limits)
     if frame.empty:
         raise _refuse(path.name, "holds no features")
     # GeoJSON without a `crs` member is WGS 84 only by default, so --crs may say otherwise.

@@ -18,6 +18,7 @@ from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
 from service.core.errors import BadRequestError, PayloadTooLargeError
+from service.core.limits import ImportLimits
 from service.layers import importable
 from service.packages.columns import Mapping
 from service.packages.importing import ImportRequest, Match
@@ -149,4 +150,5 @@ async def delivery_upload(
                 mapping_path.write_bytes(await mapping_upload.read(1_000_000))
                 mapping = Mapping.from_toml(mapping_path)
             delivery = _request(form, path, upload.filename or path.name, mapping)
-            yield replace(delivery, limit=limit), form
+            limits = ImportLimits.from_settings(request.app.state.settings)
+            yield replace(delivery, limit=limit, limits=limits), form

@@ -138,7 +138,7 @@ def delivery_commit(
     check_csrf(user, sent_csrf)
     factory = request.app.state.sessionmaker
     try:
-        deliveries.commit(factory, import_id, user.principal)
+        deliveries.commit(factory, import_id, user.principal, settings.import_statement_timeout_ms)
     except InvalidDataError as error:
         with factory() as session:
             refused = _refused(error.problems, error.summary)
