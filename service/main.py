@@ -12,6 +12,7 @@ from service import __version__
 from service.auth import routes as signin
 from service.core import logging as logs
 from service.core.cache import VersionedCache
+from service.core.limits import UrlLengthLimit
 from service.core.settings import Settings
 from service.coverage import routes as coverage
 from service.db.engine import make_engine, make_sessionmaker
@@ -26,9 +27,10 @@ from service.ops import routes as health
 from service.packages import export_routes as exports
 from service.packages import routes as imports
 from service.search import routes as lookup
-from service.web import problems
+from service.web import api_docs, problems
 from service.web.assets import Assets, asset_url
 from service.web.middleware import Compression, RequestContext
+from service.web.security import SecurityHeaders, TrustedHosts
 from service.web.templates import templates
 from service.workspace import delivery_routes as delivery_upload
 from service.workspace import editor_routes as map_editor
@@ -43,6 +45,7 @@ def served_assets(settings: Settings) -> Assets:
     packages = {
         "leaflet": modules / "leaflet" / "dist",
         "geoman": modules / "@geoman-io" / "leaflet-geoman-free" / "dist",
+        api_docs.PACKAGE: modules / "swagger-ui-dist",
     }
     return Assets.scan(STATIC_DIR, packages)
 
@@ -60,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings)
+        engine = make_engine(settings, settings.statement_timeout_ms)
         app.state.database.watch(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
@@ -75,13 +78,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Fibre roll-out of a municipality: areas, hamlets, schools, coverage.",
         lifespan=lifespan,
+        docs_url=None,  # service.web.api_docs serves /docs from our own /static
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = logs.DatabaseHealth()
     app.state.assets = served_assets(settings)
     templates.env.globals["asset_url"] = asset_url  # reads the rendering app's assets
     app.add_middleware(Compression)
-    app.add_middleware(RequestContext)  # added last, so it runs first
+    # A Host not in BROADBAND_ALLOWED_HOSTS (or the public URL's) gets 400: links never use it.
+    app.add_middleware(TrustedHosts, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(RequestContext)
+    app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)
+    app.add_middleware(SecurityHeaders)  # added last, so it runs first: every answer has them
     problems.install(app)
     app.include_router(ogc.router)
     app.include_router(items.router)
@@ -98,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(map_editor.router)
     app.include_router(delivery_upload.router)
     app.include_router(workspace.router)
+    app.include_router(api_docs.router)
     for path, name, files in app.state.assets.mounts():
         app.mount(path, files, name=name)
     return app

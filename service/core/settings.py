@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.core import limits
 from service.core.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +26,8 @@ DEFAULT_DEMAND_QUOTA = 0.40
 """The share of a hamlet's addresses a provider typically needs signed up before it builds."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_ALLOWED_HOSTS = "localhost,127.0.0.1,testserver,[::1]"
+"""Host headers answered without configuration: this machine, and the test client."""
 
 
 def normalise_database_url(url: str) -> str:
@@ -81,6 +85,44 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(
         default=200_000_000, ge=1_000, description="Largest delivery `import` accepts (413 above)"
     )
+    max_header_bytes: int = Field(
+        default=limits.MAX_HEADER_BYTES,
+        ge=1_024,
+        description="Largest request line and headers `broadband serve` reads (431 above)",
+    )
+    max_url_bytes: int = Field(
+        default=limits.MAX_URL_BYTES,
+        ge=256,
+        description="Longest request target, path and query (414 above)",
+    )
+    max_unpacked_bytes: int = Field(
+        default=limits.MAX_UNPACKED_BYTES,
+        ge=1_000,
+        description="Bytes a zip-based delivery (zipped Shapefile, .xlsx, .ods) may inflate to",
+    )
+    max_delivery_rows: int = Field(
+        default=limits.MAX_DELIVERY_ROWS, ge=1, description="Features (rows) one delivery may hold"
+    )
+    max_vertices_per_feature: int = Field(
+        default=limits.MAX_VERTICES_PER_FEATURE,
+        ge=4,
+        description="Vertices one feature of a delivery may have",
+    )
+    max_vertices_per_delivery: int = Field(
+        default=limits.MAX_VERTICES_PER_DELIVERY,
+        ge=4,
+        description="Vertices all features of one delivery may have",
+    )
+    statement_timeout_ms: int = Field(
+        default=limits.STATEMENT_TIMEOUT_MS,
+        ge=0,
+        description="statement_timeout of request transactions; 0: none",
+    )
+    import_statement_timeout_ms: int = Field(
+        default=limits.IMPORT_STATEMENT_TIMEOUT_MS,
+        ge=0,
+        description="statement_timeout of an import's transactions; 0: none",
+    )
     demand_quota: float = Field(
         default=DEFAULT_DEMAND_QUOTA,
         gt=0,
@@ -106,6 +148,35 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_connect_timeout_s: int = Field(default=3, ge=1, le=60)
+    public_url: str | None = Field(
+        default=None,
+        description="The address the public reaches the service at, e.g. "
+        "`https://breitband.example.de`: every absolute link and redirect is built from it",
+    )
+    allowed_hosts: str = Field(
+        default=DEFAULT_ALLOWED_HOSTS,
+        description="Host headers answered (comma-separated, `*.example.de` for subdomains); "
+        "others get 400; the public URL's host is always allowed",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError(f"expected e.g. https://breitband.example.de, got {value!r}")
+        return value.strip().rstrip("/")
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The Host headers the service answers: the allowed hosts and the public URL's host."""
+        hosts = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if self.public_url:
+            public = urlsplit(self.public_url).hostname or ""
+            hosts.append(f"[{public}]" if ":" in public else public)
+        return list(dict.fromkeys(hosts))
 
     @field_validator("database_url", "test_database_url")
     @classmethod

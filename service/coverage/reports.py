@@ -7,6 +7,7 @@ import io
 from dataclasses import asdict
 from typing import Any
 
+from service.core.spreadsheet import neutralised
 from service.core.vocabulary import GERMAN_LABELS
 from service.coverage.rules import (
     NONE,
@@ -86,13 +87,15 @@ def _demand_cells(unit: HamletUnit) -> list[str]:
 def units_csv(units: list[Unit]) -> str:
     """Semicolons and decimal commas, UTF-8 with BOM: what German Excel and LibreOffice expect.
 
+    Names that a spreadsheet would run as a formula get a leading `'`; figures stay numbers.
+
     Hamlets get four more columns: sign-ups and quota in per cent, whether the quota is the
     default, and the sign-ups still missing (empty where the share is unknown).
     """
     hamlets = bool(units) and all(isinstance(u, HamletUnit) for u in units)
     rows = []
     for unit in units:
-        row = [unit.name, unit.as_of.isoformat(), *_figure_cells(unit.addresses)]
+        row = [str(neutralised(unit.name)), unit.as_of.isoformat(), *_figure_cells(unit.addresses)]
         if hamlets and isinstance(unit, HamletUnit):
             row += _demand_cells(unit)
         rows.append(row)

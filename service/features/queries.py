@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.core.crs import STORAGE_SRID, Crs
 from service.core.errors import BadRequestError, NotFoundError, Problem
+from service.db import refusals
 from service.db.models import FEATURE_TABLES
 from service.features import cql
 from service.features.query import ItemQuery
@@ -116,7 +117,7 @@ def page(session: Session, collection: Collection, query: ItemQuery) -> Page:
         if parameter is None:
             raise
         session.rollback()
-        message = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        message = refusals.refusal(exc, f"reading {collection.id} with a {parameter}")
         raise BadRequestError(
             [Problem("request", None, parameter, f"cannot be applied to the data: {message}")],
             f"invalid {parameter}",

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.core.errors import ConflictError, InvalidDataError, NotFoundError, Problem
+from service.db import refusals
 from service.db.state import ewkb
 from service.features.checks import Draft, json_values
 from service.features.queries import table
@@ -74,8 +75,8 @@ def _write(session: Session, statement: Any, collection: Collection) -> Any:
     except IntegrityError as exc:
         if isinstance(exc.orig, errors.UniqueViolation):
             raise _unique_problem(collection, exc) from exc
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-        message = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        message = refusals.refusal(exc, f"writing to {collection.id}")
+        constraint = refusals.constraint_of(exc)
         raise InvalidDataError(
             [Problem(collection.id, None, constraint, f"refused by the database: {message}")],
             f"invalid feature for {collection.id}",

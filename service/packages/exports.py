@@ -16,6 +16,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from service.core.spreadsheet import neutralised
 from service.layers import LAYERS, STORAGE_CRS
 from service.packages.validation import plain
 
@@ -42,11 +43,18 @@ def _plain(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def csv_text(frame: gpd.GeoDataFrame, srid: int) -> str:
-    """A layer as CSV with an EWKT `geometry` column, so the CRS travels with the coordinates."""
+    """A layer as CSV with an EWKT `geometry` column, so the CRS travels with the coordinates.
+
+    Text that a spreadsheet would run as a formula gets a leading `'` (numbers stay numbers).
+    """
     table = pd.DataFrame(_plain(frame).drop(columns=frame.geometry.name))
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = [neutralised(value) for value in table[column]]
     wkt = shapely.to_wkt(frame.geometry.values, rounding_precision=-1)
     table["geometry"] = [f"SRID={srid};{text}" for text in wkt]
-    return str(table.to_csv(index=False))
+    # CRLF, as RFC 4180 has it: a carriage return inside a cell is then quoted as well.
+    return str(table.to_csv(index=False, lineterminator="\r\n"))
 
 
 def _write_layer(frame: gpd.GeoDataFrame, layer: str, fmt: ExportFormat, folder: Path) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.errors import InvalidDataError, Problem
+from service.db import refusals
 from service.db.engine import transaction
 from service.packages import queries
 from service.packages.diff import LayerDiff
@@ -44,5 +45,6 @@ def seed(
         with transaction(factory, actor) as session:
             return queries.load_package(session, package)
     except (IntegrityError, DataError) as exc:  # a constraint or a value the database refuses
-        problem = Problem("package", None, None, f"the database refused it: {exc.orig}")
+        message = refusals.refusal(exc, f"seeding {source.name}")
+        problem = Problem("package", None, refusals.constraint_of(exc), message)
         raise InvalidDataError([problem], f"invalid package {source.name}") from exc

@@ -31,8 +31,10 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def base_url(request: Request) -> str:
-    """The service root as the client sees it."""
-    return str(request.base_url).rstrip("/")
+    """The service root for links and redirects: `BROADBAND_PUBLIC_URL` when set, else the
+    request's own root, whose Host the trusted-host check has already let through."""
+    public: str | None = get_settings(request).public_url
+    return (public or str(request.base_url)).rstrip("/")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

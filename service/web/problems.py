@@ -36,6 +36,7 @@ from service.core.errors import (
     UnsupportedMediaTypeError,
 )
 from service.core.logging import REQUEST_ID, DatabaseHealth
+from service.db.engine import timed_out
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     BadRequestError: 400,
@@ -138,6 +139,13 @@ async def _database_down(request: Request, error: Exception) -> JSONResponse:
     A lost connection is logged once per outage (by the engine watch, with its traceback); any
     other database error is logged here.
     """
+    if isinstance(error, OperationalError) and timed_out(error):
+        LOGGER.warning("statement timeout; answered 503", exc_info=error)
+        detail = (
+            "the query ran longer than the statement timeout and was cancelled "
+            "(BROADBAND_STATEMENT_TIMEOUT_MS; imports: BROADBAND_IMPORT_STATEMENT_TIMEOUT_MS)"
+        )
+        return problem(503, "StatementTimeout", detail, headers={"Retry-After": "30"})
     health: DatabaseHealth = request.app.state.database
     if not health.down:
         LOGGER.error("database error; answered 503", exc_info=error)

@@ -577,3 +577,19 @@ def test_the_preview_says_how_far_a_redrawn_area_moved(
     assert changed["geometry_changed"]
     assert changed["moved_m"] == pytest.approx(12, abs=0.01)
     assert abs(changed["area_change_m2"]) < 1
+
+
+def test_formula_like_names_come_back_from_our_csv_export_unquoted(
+    factory: sessionmaker[Session], frames: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    areas = frames["areas"].copy()
+    areas["status_since"] = [d.isoformat() for d in areas["status_since"]]
+    hostile = ["=HYPERLINK(1)", "+cmd|x", "@SUM(1)", "-2+3", "'=already quoted"]
+    areas.loc[: len(hostile) - 1, "name"] = hostile
+    folder = tmp_path / "export"
+    write_package({"areas": areas}, ExportFormat.CSV, folder)
+    written = (folder / "areas.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK(1)" in written and "''=already quoted" in written  # neutralised on disk
+    record = _preview(factory, folder / "areas.csv", "areas")
+    added = {entry["feature"] for entry in record.preview["added"]}
+    assert set(hostile) <= added  # read back exactly as they were named
