@@ -189,7 +189,8 @@ function broadbandDemandLabels(layers) {
   if (!layers.hamlets) { return; }
   layers.hamlets.eachLayer(function (item) {
     var props = item.feature && item.feature.properties;
-    if (!props || !props.demand_label) { return; }
+    // Only where the roll-out still waits for sign-ups: a connected hamlet's share is history.
+    if (!props || !props.demand_label || props.status === "connected") { return; }
     item.bindTooltip(props.demand_label, {
       permanent: true, direction: "center", className: "bb-demand-label", interactive: false
     });
