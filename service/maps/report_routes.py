@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from service.db.state import data_version
 from service.maps.report import Report, build_report
 from service.maps.report_pdf import chart_svg, report_pdf
-from service.maps.routes import content_security_policy
+from service.maps.routes import public_page_headers
 from service.web.deps import SessionDep, SettingsDep
 from service.web.templates import templates
 
@@ -57,11 +57,7 @@ def report_page(
         "pdf_url": f"{request.url_for('report_pdf_file').path}?{query}",
         "chart": f"data:image/svg+xml;base64,{chart}",
     }
-    headers = {
-        "Content-Security-Policy": content_security_policy(settings),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-cache",
-    }
+    headers = public_page_headers(settings)
     return templates.TemplateResponse(request, "bericht.html", context, headers=headers)
 
 

@@ -42,6 +42,16 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
+def public_page_headers(settings: Settings, tag: str | None = None) -> dict[str, str]:
+    """Headers of the public pages (map, text view, report): their CSP, revalidated each use."""
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": content_security_policy(settings),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return headers if tag is None else {"ETag": tag, **headers}
+
+
 def _page(
     request: Request,
     session: SessionDep,
@@ -54,12 +64,7 @@ def _page(
     options = replace(options, asset_urls=request.app.state.assets.links(PAGE_ASSETS))
     key = (request.url.path, options, ags, as_of, data_version(session))
     tag = etag(key)
-    headers = {
-        "ETag": tag,
-        "Cache-Control": "no-cache",
-        "Content-Security-Policy": content_security_policy(settings),
-        "X-Content-Type-Options": "nosniff",
-    }
+    headers = public_page_headers(settings, tag)
     if (cached := not_modified(request, tag, headers)) is not None:
         return cached
     body = request.app.state.cache.get_or_compute(

@@ -12,24 +12,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.core.settings import Settings
 from service.db.state import data_version
 from service.maps import text_view
-from service.maps.routes import Ags, AsOf, content_security_policy
+from service.maps.routes import Ags, AsOf, public_page_headers
 from service.web.deps import SessionDep, SettingsDep
 from service.web.negotiation import etag, not_modified
 from service.web.templates import templates
 
 router = APIRouter(tags=["map"])
-
-
-def _headers(settings: Settings, tag: str) -> dict[str, str]:
-    return {
-        "ETag": tag,
-        "Cache-Control": "no-cache",
-        "Content-Security-Policy": content_security_policy(settings),
-        "X-Content-Type-Options": "nosniff",
-    }
 
 
 def _cached_page(
@@ -64,7 +54,7 @@ def text_page(
         view = text_view.text_view(session, ags, as_of, quota)
         return text_view.render(request, view, suffix)
 
-    return _cached_page(request, key, _headers(settings, etag(key)), render)
+    return _cached_page(request, key, public_page_headers(settings, etag(key)), render)
 
 
 @router.get(
@@ -97,4 +87,4 @@ def accessibility_statement(request: Request, settings: SettingsDep) -> Response
             german_date=text_view.german_date,
         )
 
-    return _cached_page(request, key, _headers(settings, etag(key)), render)
+    return _cached_page(request, key, public_page_headers(settings, etag(key)), render)
