@@ -42,6 +42,13 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Every revision the code has a migration for, so a newer database can be told apart."""
+    return {
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    }
+
+
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at (None when never migrated)."""
     return MigrationContext.configure(connection).get_current_revision()
