@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.auth import routes as signin
 from service.core import logging as logs
+from service.core import metrics
 from service.core.cache import VersionedCache
 from service.core.limits import UrlLengthLimit
 from service.core.settings import Settings
@@ -29,7 +30,7 @@ from service.packages import routes as imports
 from service.search import routes as lookup
 from service.web import api_docs, problems
 from service.web.assets import Assets, asset_url
-from service.web.middleware import Compression, RequestContext
+from service.web.middleware import Compression, RequestContext, RequestMetrics
 from service.web.security import SecurityHeaders, TrustedHosts
 from service.web.templates import templates
 from service.workspace import delivery_routes as delivery_upload
@@ -63,8 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics.forget_dead_processes()
         engine = make_engine(settings, settings.statement_timeout_ms)
         app.state.database.watch(engine)
+        app.state.pool_usage = pool = metrics.PoolUsage(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.cache = VersionedCache()
@@ -72,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             engine.dispose()
+            pool.stop()
+            metrics.process_stopping()
 
     app = FastAPI(
         title="Broadband coverage service",
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TrustedHosts, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(RequestContext)
     app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)
+    app.add_middleware(RequestMetrics)  # counts what every middleware inside it answered
     app.add_middleware(SecurityHeaders)  # added last, so it runs first: every answer has them
     problems.install(app)
     app.include_router(ogc.router)

@@ -21,6 +21,7 @@ from service.auth import accounts, sessions
 from service.auth import queries as token_store
 from service.auth.sessions import SignedIn
 from service.auth.tokens import Principal, bearer
+from service.core import metrics
 from service.core.errors import AuthenticationError, PermissionDeniedError
 from service.db.engine import transaction
 
@@ -105,14 +106,20 @@ SentCsrfDep = Annotated[str | None, Depends(sent_csrf_token)]
 
 def _token_holder(request: Request) -> Principal:
     if not request.headers.get("authorization"):
+        metrics.authentication_failed("missing")
         raise AuthenticationError(
             "writes need an `Authorization: Bearer <token>` header, or a session: "
             "sign in at /redaktion/anmelden"
         )
-    secret = bearer(request.headers.get("authorization"))
+    try:
+        secret = bearer(request.headers.get("authorization"))
+    except AuthenticationError:
+        metrics.authentication_failed("malformed")
+        raise
     with request.app.state.sessionmaker() as session:
         found = token_store.find(session, secret)
     if found is None:
+        metrics.authentication_failed("unknown_token")
         raise AuthenticationError("unknown or revoked token")
     return found
 
@@ -127,6 +134,7 @@ def principal(
         return _token_holder(request)
     user = session_user(request)
     if user is None:
+        metrics.authentication_failed("session_ended")
         raise AuthenticationError(
             "the session has ended (signed out, timed out, or the account was disabled): "
             "sign in again at /redaktion/anmelden"

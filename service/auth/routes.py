@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from service.auth import accounts, sessions
 from service.auth.accounts import Opened, Refusal, Refused
 from service.auth.dependencies import SentCsrfDep, SessionUserDep, check_csrf, now
+from service.core import metrics
 from service.core.settings import Settings
 from service.db.engine import transaction
 from service.web.deps import SettingsDep
@@ -124,12 +125,14 @@ def sign_in(
     """Check name and password; on success a session cookie and a 303 to the workspace."""
     name = name.strip()
     if not sessions.csrf_matches(request.cookies.get(sessions.FORM_COOKIE), csrf_token):
+        metrics.sign_in_failed("stale_form")
         return _form(
             request, settings, name=name, next_page=next_page, message=STALE_FORM, status=403
         )
     with transaction(request.app.state.sessionmaker, "sign-in") as session:
         outcome = accounts.sign_in(session, name, password, now())
     if isinstance(outcome, Refused):
+        metrics.sign_in_failed(outcome.reason.value)
         response = _form(
             request,
             settings,

@@ -7,6 +7,8 @@ from collections.abc import Callable, Hashable
 from threading import Lock
 from typing import Any
 
+from service.core import metrics
+
 
 class VersionedCache:
     """Least-recently-used cache; callers put the data version into the key."""
@@ -21,7 +23,9 @@ class VersionedCache:
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
+                metrics.cache_looked_up(hit=True)
                 return self._entries[key]
+        metrics.cache_looked_up(hit=False)
         value = compute()
         with self._lock:
             self._entries[key] = value

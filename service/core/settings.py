@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.core import limits
@@ -26,6 +27,8 @@ DEFAULT_DEMAND_QUOTA = 0.40
 """The share of a hamlet's addresses a provider typically needs signed up before it builds."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+METRICS_TOKEN_MIN = 32
+"""Shortest metrics token accepted: as strong as an API token, so a guess never scrapes."""
 DEFAULT_ALLOWED_HOSTS = "localhost,127.0.0.1,testserver,[::1]"
 """Host headers answered without configuration: this machine, and the test client."""
 
@@ -158,6 +161,16 @@ class Settings(BaseSettings):
         description="Host headers answered (comma-separated, `*.example.de` for subdomains); "
         "others get 400; the public URL's host is always allowed",
     )
+    metrics: Literal["off", "public", "token"] = Field(
+        default="off",
+        description="`GET /metrics` for Prometheus: `off` (404), `public`, or `token` (only with "
+        "`Authorization: Bearer` and BROADBAND_METRICS_TOKEN)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="The bearer secret Prometheus sends when BROADBAND_METRICS=token; at least "
+        f"{METRICS_TOKEN_MIN} characters, e.g. from `openssl rand -hex 32`",
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -190,6 +203,16 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
         return level
+
+    @model_validator(mode="after")
+    def _metrics_token(self) -> Settings:
+        secret = self.metrics_token.get_secret_value() if self.metrics_token else ""
+        if self.metrics == "token" and len(secret.strip()) < METRICS_TOKEN_MIN:
+            raise ValueError(
+                "BROADBAND_METRICS=token needs BROADBAND_METRICS_TOKEN, a secret of at least "
+                f"{METRICS_TOKEN_MIN} characters (e.g. from `openssl rand -hex 32`)"
+            )
+        return self
 
     @property
     def basemap(self) -> str | None:

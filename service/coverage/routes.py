@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
+from service.core import metrics
 from service.coverage import figures, reports
 from service.coverage.rules import Breakdown
 from service.db.state import data_version
@@ -31,13 +32,28 @@ GEOJSON_TYPE = "application/geo+json"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
+def _counted(view: str, compute: Callable[[], Any]) -> Callable[[], Any]:
+    """The computation, counted as a rebuild of this view when it runs (the cache had none)."""
+
+    def rebuild() -> Any:
+        metrics.coverage_rebuilt(view)
+        return compute()
+
+    return rebuild
+
+
 def _cached(
-    request: Request, session: SessionDep, params: tuple[Any, ...], compute: Callable[[], Any]
+    request: Request,
+    session: SessionDep,
+    view: str,
+    params: tuple[Any, ...],
+    compute: Callable[[], Any],
 ) -> Any:
     """Reuse the answer while the data is unchanged; a committed change makes a new key.
 
     The key holds the parsed parameters only, so unknown or reordered ones cannot multiply it.
     """
+    compute = _counted(view, compute)
     key = (request.url.path, params, data_version(session))
     return request.app.state.cache.get_or_compute(key, compute)
 
@@ -56,7 +72,9 @@ def coverage_summary(
     request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
 ) -> Response:
     """The headline figure with everything behind it."""
-    summary = _cached(request, session, (ags, as_of), lambda: figures.summary(session, ags, as_of))
+    summary = _cached(
+        request, session, "summary", (ags, as_of), lambda: figures.summary(session, ags, as_of)
+    )
     if f == "csv":
         return _csv(reports.units_csv([summary.unit]), "abdeckung")
     return _json(reports.summary_json(summary))
@@ -77,6 +95,7 @@ def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
         found = _cached(
             request,
             session,
+            breakdown.value,
             (ags, as_of),
             lambda: figures.units(session, breakdown, ags, as_of, demand_quota=quota),
         )
@@ -126,6 +145,7 @@ def coverage_timeline(
     points = _cached(
         request,
         session,
+        "timeline",
         (ags, start, end, step),
         lambda: figures.timeline(session, ags, start, end, step),
     )

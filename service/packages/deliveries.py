@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth.tokens import Principal, authorize
+from service.core import metrics
 from service.core.errors import NotFoundError
 from service.core.limits import IMPORT_STATEMENT_TIMEOUT_MS
 from service.db.engine import snapshot, transaction
@@ -49,7 +50,9 @@ def commit(
     with transaction(factory, principal.name, statement_timeout_ms) as session:
         record = _own(session, import_id, principal)
         authorize(principal, LAYERS[record.layer])
-        return imports.commit(session, import_id, principal.name)
+        committed = imports.commit(session, import_id, principal.name)
+    metrics.import_committed(committed.layer)  # counted once the transaction has committed
+    return committed
 
 
 def _own(session: Session, import_id: int, principal: Principal) -> Import:

@@ -1,6 +1,6 @@
-"""Every request gets an id (`X-Request-ID`), one access log line, and a problem document when an
-error escapes every handler; text responses are compressed. Pure ASGI, so streaming responses
-and contextvars pass untouched."""
+"""Every request gets an id (`X-Request-ID`), one access log line, a count and a time in the
+metrics, and a problem document when an error escapes every handler; text responses are
+compressed. Pure ASGI, so streaming responses and contextvars pass untouched."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from starlette.middleware.gzip import GZipResponder, IdentityResponder
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core import metrics
 from service.core.logging import REQUEST_ID
 from service.web import problems
 
@@ -98,6 +99,47 @@ class RequestContext:
             await response(scope, receive, send_with_id)
         finally:
             log_access(scope, status or 500, started)
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (`/collections/areas/items/{feature_id}`,
+    a mount's `/static/leaflet/{path}`), never the path itself; `unmatched` when none took it."""
+    template = getattr(scope.get("route"), "path_format", None)
+    if isinstance(template, str):
+        return template
+    if "app_root_path" in scope:  # a mount: its prefix went from the path to the root path
+        prefix = str(scope.get("root_path", "")).removeprefix(str(scope["app_root_path"]))
+        return f"{prefix}/{{path}}"
+    return metrics.UNMATCHED
+
+
+class RequestMetrics:
+    """Counts and times every answer by method, route template and status, for Prometheus.
+
+    Outside the other middleware of ours, so refusals (414, untrusted hosts) and problems made
+    of escaped errors count too, and the time includes compressing the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: int | None = None
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.request_answered(scope["method"], route_template(scope), status or 500, elapsed)
 
 
 MINIMUM_SIZE = 500
