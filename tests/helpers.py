@@ -1,101 +1,36 @@
-"""Helpers the tests share: a throwaway PostgreSQL cluster, a fingerprint of the stored data."""
+"""Helpers the tests share: a throwaway cluster, a served process, a fingerprint of the data."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.core.settings import PROJECT_ROOT
+from service.core.settings import PROJECT_ROOT, Settings
+from service.ops import cluster, processes
 
 
-def _binaries() -> Path | None:
-    root = Path("/usr/lib/postgresql")
-    if not root.is_dir():
-        return None
-    for version in sorted((p.name for p in root.iterdir() if p.name.isdigit()), key=int)[::-1]:
-        postgis = Path(f"/usr/share/postgresql/{version}/extension/postgis.control")
-        if postgis.is_file():
-            return root / version / "bin"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class TemporaryCluster:
-    """initdb + pg_ctl in a temporary directory, as the `postgres` user when we are root."""
+class TemporaryCluster(cluster.TemporaryCluster):
+    """A cluster of the test's own; skipped where no PostgreSQL server binaries are installed."""
 
     def __init__(self) -> None:
-        binaries = _binaries()
-        if binaries is None:
+        if cluster.server_binaries() is None:
             pytest.skip("needs local PostgreSQL server binaries with PostGIS")
-        self.bin = binaries
-        self.port = _free_port()
-        self.base = Path(tempfile.mkdtemp(prefix="broadband-pg-"))
-        self.base.chmod(0o755)
-        self.data = self.base / "data"
-        if os.geteuid() == 0:
-            shutil.chown(self.base, "postgres", "postgres")
-        self._as_owner(
-            [
-                str(self.bin / "initdb"),
-                "-D",
-                str(self.data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ]
-        )
-
-    def _as_owner(self, command: list[str]) -> None:
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, text=True)
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_owner(
-            [
-                str(self.bin / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-o",
-                options,
-                "-l",
-                str(self.base / "log"),
-                "-w",
-                "start",
-            ]
-        )
-
-    def stop(self) -> None:
-        self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
-
-    def remove(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
+        super().__init__()
 
 
 def snapshot(session: Session) -> tuple[object, ...]:
@@ -158,3 +93,67 @@ def axe_report(violations: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"- {v['id']} ({v['impact']}): {v['help']} – {v['targets']}" for v in violations
     )
+
+
+BROADBAND = Path(sys.executable).parent / "broadband"
+
+
+@dataclass
+class Served:
+    """A `broadband serve` process tree started by a test: the supervisor and its workers."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def workers(self) -> list[int]:
+        """The worker processes' ids; a single-process service is its own worker."""
+        return processes.worker_pids(self.process.pid) or [self.process.pid]
+
+    def cpu_ticks(self) -> dict[int, int]:
+        """User + system CPU time of each worker, in clock ticks."""
+        return {pid: processes.cpu_ticks(pid) for pid in self.workers()}
+
+
+def serve_process(settings: Settings, workers: int = 1, **env: str) -> Served:
+    """`broadband serve` as an operator starts it, on the test database; returns once ready."""
+    assert settings.database_url is not None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environment = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "BROADBAND_BASEMAP_URL": "none",
+        "BROADBAND_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    log = Path(tempfile.mkstemp(prefix="broadband-serve-", suffix=".log")[1])
+    command = [str(BROADBAND), "serve", "--port", str(port), "--workers", str(workers)]
+    with log.open("wb") as output:  # a file, not a pipe: a full pipe would stall the service
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
+    served = Served(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + 90
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"serve exited with {process.returncode}: {log.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.TransportError):
+            ready = httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200
+            if ready and len(served.workers()) == workers:  # all up, none still starting
+                return served
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"serve did not become ready: {log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def stop_process(served: Served) -> None:
+    """SIGTERM, as an orchestrator stops it; killed if it does not stop in time."""
+    if served.process.poll() is None:
+        served.process.send_signal(signal.SIGTERM)
+        try:
+            served.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            served.process.kill()
+            served.process.wait()
+    served.log.unlink(missing_ok=True)
