@@ -14,6 +14,7 @@ from service.core import logging as logs
 from service.core import metrics
 from service.core.cache import VersionedCache
 from service.core.limits import UrlLengthLimit
+from service.core.rate_limits import RateLimits
 from service.core.settings import Settings
 from service.coverage import routes as coverage
 from service.db.engine import make_engine, make_sessionmaker
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = logs.DatabaseHealth()
+    app.state.rate_limits = RateLimits.from_settings(settings)  # counts per app, in its memory
     app.state.assets = served_assets(settings)
     templates.env.globals["asset_url"] = asset_url  # reads the rendering app's assets
     app.add_middleware(Compression)

@@ -115,11 +115,17 @@ def package_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def service_url(settings: Settings, coesfeld: object) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, on the test database, no basemap."""
+    """The app served by uvicorn on a free loopback port, on the test database, no basemap.
+
+    Every test of the run reaches it from 127.0.0.1, so per-address rate limits would make one
+    test's uploads and wrong tokens refuse another's: they are off here and tested on their own
+    apps (tests/web/test_rate_limits.py).
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(settings.model_copy(update={"basemap_url": "none"}))
+    unlimited = {"auth_failure_limit": "off", "upload_limit": "off"}
+    app = create_app(settings.model_copy(update={"basemap_url": "none", **unlimited}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

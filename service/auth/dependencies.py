@@ -24,6 +24,7 @@ from service.auth.tokens import Principal, bearer
 from service.core import metrics
 from service.core.errors import AuthenticationError, PermissionDeniedError
 from service.db.engine import transaction
+from service.web.throttle import client_address, rate_limits
 
 _scheme = HTTPBearer(
     auto_error=False,
@@ -104,13 +105,7 @@ async def sent_csrf_token(request: Request) -> str | None:
 SentCsrfDep = Annotated[str | None, Depends(sent_csrf_token)]
 
 
-def _token_holder(request: Request) -> Principal:
-    if not request.headers.get("authorization"):
-        metrics.authentication_failed("missing")
-        raise AuthenticationError(
-            "writes need an `Authorization: Bearer <token>` header, or a session: "
-            "sign in at /redaktion/anmelden"
-        )
+def _known_token(request: Request) -> Principal:
     try:
         secret = bearer(request.headers.get("authorization"))
     except AuthenticationError:
@@ -122,6 +117,24 @@ def _token_holder(request: Request) -> Principal:
         metrics.authentication_failed("unknown_token")
         raise AuthenticationError("unknown or revoked token")
     return found
+
+
+def _token_holder(request: Request) -> Principal:
+    """The token's holder; a wrong token counts against the address, and an address over its
+    limit is refused (429) before its token is even looked up, a right one included."""
+    if not request.headers.get("authorization"):
+        metrics.authentication_failed("missing")
+        raise AuthenticationError(
+            "writes need an `Authorization: Bearer <token>` header, or a session: "
+            "sign in at /redaktion/anmelden"
+        )
+    failures, client = rate_limits(request).auth_failures, client_address(request)
+    failures.check(client)
+    try:
+        return _known_token(request)
+    except AuthenticationError:
+        failures.count(client)
+        raise
 
 
 def principal(

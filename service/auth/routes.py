@@ -17,6 +17,7 @@ from service.db.engine import transaction
 from service.web.deps import SettingsDep
 from service.web.security import page_headers
 from service.web.templates import templates
+from service.web.throttle import client_address, rate_limits
 
 router = APIRouter(tags=["Redaktion"], include_in_schema=False)
 
@@ -64,6 +65,7 @@ def _form(
     next_page: str | None = None,
     message: str | None = None,
     status: int = 200,
+    retry_after: int | None = None,
 ) -> Response:
     """The form, with the pre-session token that must come back with it (double submit)."""
     token = request.cookies.get(sessions.FORM_COOKIE) or ""
@@ -80,6 +82,8 @@ def _form(
         request, "anmelden.html", context, status_code=status, headers=page_headers(settings)
     )
     _cookie(response, settings, sessions.FORM_COOKIE, token, SIGN_IN)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -88,6 +92,20 @@ def _refusal(refused: Refused) -> str:
         until = sessions.local_clock(refused.locked_until)
         return f"Zu viele Fehlversuche: Das Konto ist bis {until} Uhr gesperrt."
     return DISABLED if refused.reason is Refusal.DISABLED else WRONG
+
+
+def _lock_wait(refused: Refused) -> int | None:
+    """Seconds until a locked account may try again, for `Retry-After`."""
+    if refused.locked_until is None:
+        return None
+    return max(1, int((refused.locked_until - now()).total_seconds()))
+
+
+def _slow_down(wait: int) -> str:
+    return (
+        "Zu viele fehlgeschlagene Anmeldungen von dieser Adresse. "
+        f"Bitte versuchen Sie es {sessions.wait_in_words(wait)} erneut."
+    )
 
 
 def _redirect(target: str, settings: Settings) -> RedirectResponse:
@@ -122,8 +140,24 @@ def sign_in(
     csrf_token: FormText = "",
     next_page: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
-    """Check name and password; on success a session cookie and a 303 to the workspace."""
+    """Check name and password; on success a session cookie and a 303 to the workspace.
+
+    An address with too many failed sign-ins is refused before anything is checked, so a
+    guesser gets no answer about the password (and costs no Argon2 time) until the window frees.
+    """
     name = name.strip()
+    failures, client = rate_limits(request).auth_failures, client_address(request)
+    wait = failures.retry_after(client)
+    if wait is not None:
+        return _form(
+            request,
+            settings,
+            name=name,
+            next_page=next_page,
+            message=_slow_down(wait),
+            status=429,
+            retry_after=wait,
+        )
     if not sessions.csrf_matches(request.cookies.get(sessions.FORM_COOKIE), csrf_token):
         metrics.sign_in_failed("stale_form")
         return _form(
@@ -133,18 +167,16 @@ def sign_in(
         outcome = accounts.sign_in(session, name, password, now())
     if isinstance(outcome, Refused):
         metrics.sign_in_failed(outcome.reason.value)
-        response = _form(
+        failures.count(client)
+        return _form(
             request,
             settings,
             name=name,
             next_page=next_page,
             message=_refusal(outcome),
             status=STATUS[outcome.reason],
+            retry_after=_lock_wait(outcome),
         )
-        if outcome.locked_until is not None:
-            wait = (outcome.locked_until - now()).total_seconds()
-            response.headers["Retry-After"] = str(max(1, int(wait)))
-        return response
     return _signed_in(outcome, settings, next_page)
 
 

@@ -130,6 +130,14 @@ def local_clock(moment: dt.datetime) -> str:
     return moment.astimezone(LOCAL_TIME).strftime("%H:%M")
 
 
+def wait_in_words(seconds: int) -> str:
+    """A wait as a person says it: `in 40 Sekunden`, `in 1 Minute`, `in 15 Minuten` (rounded up)."""
+    if seconds < 60:
+        return f"in {seconds} Sekunde" + ("" if seconds == 1 else "n")
+    minutes = -(-seconds // 60)
+    return f"in {minutes} Minute" + ("" if minutes == 1 else "n")
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: only a workspace path, so a link cannot lead off the site."""
     if target and _WORKSPACE_PATH.fullmatch(target) and "//" not in target:

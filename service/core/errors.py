@@ -105,3 +105,11 @@ class MethodNotAllowedError(DomainError):
 
 class UnsupportedMediaTypeError(DomainError):
     """The body is declared as something this operation does not read."""
+
+
+class TooManyRequestsError(DomainError):
+    """A client address used up a rate limit; it may try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -7,10 +7,17 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.core import limits
+from service.core import limits, rate_limits
 from service.core.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -126,6 +133,16 @@ class Settings(BaseSettings):
         ge=0,
         description="statement_timeout of an import's transactions; 0: none",
     )
+    auth_failure_limit: str = Field(
+        default=rate_limits.AUTH_FAILURE_LIMIT,
+        description="Failed sign-ins and wrong bearer tokens one client address may send, e.g. "
+        "`10/minute` or `10/minute;50/hour`; then 429 until the window frees; `off`: no limit",
+    )
+    upload_limit: str = Field(
+        default=rate_limits.UPLOAD_LIMIT,
+        description="Delivery uploads one client address may send, e.g. `30/hour`; then 429; "
+        "`off`: no limit",
+    )
     demand_quota: float = Field(
         default=DEFAULT_DEMAND_QUOTA,
         gt=0,
@@ -195,6 +212,12 @@ class Settings(BaseSettings):
     @classmethod
     def _driver(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else value
+
+    @field_validator("auth_failure_limit", "upload_limit")
+    @classmethod
+    def _rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        rate_limits.parse(value, f"BROADBAND_{str(info.field_name).upper()}")
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod

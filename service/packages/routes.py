@@ -16,6 +16,7 @@ from service.layers import COLLECTIONS, importable
 from service.packages import deliveries, uploads
 from service.packages.importing import Match
 from service.web.deps import SessionDep, SettingsDep, base_url
+from service.web.throttle import take_upload
 
 router = APIRouter(tags=["imports"])
 ImportId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
@@ -88,6 +89,7 @@ async def create_import(
     request: Request, principal: PrincipalDep, settings: SettingsDep
 ) -> JSONResponse:
     """All or nothing: one bad feature refuses the file with every problem listed."""
+    take_upload(request)  # counted before the body is read; over the limit: 429
     async with uploads.delivery_upload(request, settings.max_import_bytes) as (delivery, form):
         authorize(principal, COLLECTIONS[delivery.layer])
         factory = request.app.state.sessionmaker

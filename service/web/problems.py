@@ -33,6 +33,7 @@ from service.core.errors import (
     PreconditionRequiredError,
     Problem,
     ProvisioningError,
+    TooManyRequestsError,
     UnsupportedMediaTypeError,
 )
 from service.core.logging import REQUEST_ID, DatabaseHealth
@@ -50,6 +51,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidDataError: 422,
     PreconditionRequiredError: 428,
     UnsupportedMediaTypeError: 415,
+    TooManyRequestsError: 429,
     DatabaseUnavailableError: 503,
     ConfigurationError: 500,
     ProvisioningError: 500,
@@ -128,6 +130,8 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="broadband"'
     if isinstance(error, MethodNotAllowedError):
         headers["Allow"] = ", ".join(error.allowed)
+    if isinstance(error, TooManyRequestsError):
+        headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, InvalidDataError):
         return problem(status, title, error.summary, error.problems, headers)
     return problem(status, title, str(error), headers=headers)
@@ -208,10 +212,17 @@ PROBLEM_RESPONSE = {
     "description": "Problem document (RFC 9457) naming each parameter that is wrong",
     "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},
 }
+TOO_MANY_RESPONSE = {
+    "description": "Too many failed authentications (or uploads) from this address; "
+    "`Retry-After` says how many seconds to wait",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},
+}
 
 
 def _described(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The OpenAPI description with FastAPI's stock 422 replaced by the 400 we really send."""
+    """The OpenAPI description with FastAPI's stock 422 replaced by the 400 we really send, and
+    the 429 of the rate limits on every operation that takes a token."""
     stock = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -221,6 +232,8 @@ def _described(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.get("responses", {})
+                if operation.get("security"):
+                    responses.setdefault("429", TOO_MANY_RESPONSE)
                 validation = responses.get("422", {})
                 if "HTTPValidationError" not in json.dumps(validation):
                     continue

@@ -16,15 +16,16 @@ from starlette.concurrency import run_in_threadpool
 
 from service.auth.dependencies import SentCsrfDep, SessionUserDep, check_csrf, csrf_token
 from service.auth.routes import sign_in_redirect
-from service.auth.sessions import SignedIn
+from service.auth.sessions import SignedIn, wait_in_words
 from service.auth.tokens import authorize
-from service.core.errors import InvalidDataError, Problem
+from service.core.errors import InvalidDataError, Problem, TooManyRequestsError
 from service.core.settings import Settings
 from service.layers import COLLECTIONS, importable
 from service.packages import deliveries, uploads
 from service.web.deps import SessionDep, SettingsDep
 from service.web.security import page_headers
 from service.web.templates import templates
+from service.web.throttle import take_upload
 from service.workspace import delivery_queries, rules
 
 router = APIRouter(tags=["Redaktion"], include_in_schema=False)
@@ -32,6 +33,7 @@ router = APIRouter(tags=["Redaktion"], include_in_schema=False)
 PAGE = "/redaktion/lieferung"
 ImportId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
 EXTRA_FIELDS = ("csrf_token",)  # beside the fields `POST /imports` reads
+UPLOAD_SETTING = "BROADBAND_UPLOAD_LIMIT"
 MATCHES = [("name", "nach Name"), ("external_id", "nach externer Kennung")]
 
 
@@ -64,6 +66,18 @@ def _refused(problems: list[Problem], summary: str) -> dict[str, Any]:
     return {"problems": problems, "summary": summary}
 
 
+def _too_many(request: Request, settings: Settings, user: SignedIn, wait: int) -> Response:
+    """The form again (429), saying in the page's words when the next upload is possible."""
+    message = (
+        f"Von dieser Adresse kamen zu viele Lieferungen (Grenze: {UPLOAD_SETTING}). "
+        f"Bitte versuchen Sie es {wait_in_words(wait)} erneut."
+    )
+    refused = _refused([Problem("Lieferung", None, None, message)], "zu viele Lieferungen")
+    response = _page(request, settings, user, 429, **refused)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @router.get(PAGE, name="delivery_form")
 def delivery_form(request: Request, settings: SettingsDep, user: SessionUserDep) -> Response:
     """The upload form."""
@@ -80,6 +94,7 @@ async def delivery_upload(
     if user is None:
         return sign_in_redirect(request, settings)
     try:
+        take_upload(request)  # counted before the body is read, as `POST /imports` does
         async with uploads.delivery_upload(request, settings.max_import_bytes, EXTRA_FIELDS) as (
             delivery,
             form,
@@ -88,6 +103,8 @@ async def delivery_upload(
             authorize(user.principal, COLLECTIONS[delivery.layer])
             factory = request.app.state.sessionmaker
             record = await run_in_threadpool(deliveries.preview, factory, delivery, user.name)
+    except TooManyRequestsError as limited:
+        return _too_many(request, settings, user, limited.retry_after)
     except InvalidDataError as error:
         return _page(request, settings, user, 422, **_refused(error.problems, error.summary))
     return RedirectResponse(f"{PAGE}/{record.id}", 303, headers=page_headers(settings))
