@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import functools
+import glob
 import io
 import re
 import shutil
@@ -12,6 +14,7 @@ import sqlite3
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,12 @@ from service.core.errors import InvalidDataError, Problem
 from service.core.limits import ImportLimits, over_limit, unpacks_too_far
 from service.core.spreadsheet import restored
 from service.layers import STORAGE_CRS
+from service.packages.vertex_bounds import (
+    ShapefileLayer,
+    Stored,
+    StoredLayer,
+    geopackage_layer,
+)
 
 TABLES = (".csv", ".txt", ".xlsx", ".ods")
 NAME_COLUMNS = ("name", "bezeichnung", "bezeichnun", "gebiet", "ortsteil")
@@ -164,7 +173,7 @@ def _layer_in(path: str, name: str, layer: str, options: ReadOptions) -> str | N
             raise _refuse(name, f"no layer {options.source_layer!r}; layers: {', '.join(layers)}")
         return options.source_layer
     if len(layers) <= 1:
-        return None
+        return layers[0] if layers else None
     if layer in layers:
         return layer
     raise _refuse(name, f"several layers ({', '.join(layers)}): choose one with --source-layer")
@@ -216,33 +225,150 @@ def check_size(frame: pd.DataFrame, name: str, limits: ImportLimits) -> None:
         raise over_limit(name, message, "BROADBAND_MAX_VERTICES_PER_DELIVERY")
 
 
-def _feature_label(frame: pd.DataFrame, number: int) -> str:
-    """`#3 Kernstadt`: the feature's number in the file and its name, where it has one."""
+def _feature_label(frame: pd.DataFrame, number: int, row: int | None = None) -> str:
+    """`#3 Kernstadt`: the feature's number in the file and its name (from the frame's `row`,
+    by default the number's), where it has one."""
     names = [c for c in frame.columns if str(c).strip().lower() in NAME_COLUMNS]
-    value = frame.iloc[number - 1][names[0]] if names else None
+    value = frame.iloc[number - 1 if row is None else row][names[0]] if names else None
     return f"#{number} {value}" if isinstance(value, str) and value.strip() else f"#{number}"
 
 
-def _check_zipped_geopackage(path: Path, member: str) -> None:
+def _stored_label(source: str, layer: str, options: ReadOptions, feature: Stored) -> str:
+    """The label of a feature not read yet: its attributes alone, read by its id."""
+    try:
+        frame = pyogrio.read_dataframe(
+            source,
+            layer=layer,
+            encoding=options.encoding,
+            read_geometry=False,
+            fids=[feature.fid],
+        )
+    except (DataSourceError, DataLayerError, ValueError, UnicodeDecodeError, LookupError):
+        return f"#{feature.number}"
+    return _feature_label(frame, feature.number, 0) if len(frame) else f"#{feature.number}"
+
+
+def check_stored_vertices(
+    stored: StoredLayer, name: str, limits: ImportLimits, label: Callable[[Stored], str]
+) -> None:
+    """Refuse a delivery with too many vertices, as `check_size` would, from the sizes and
+    record headers of its geometries, before any of them is built in memory."""
+    heavy, ceilings = [], 0
+    for feature in stored.features(limits.rows + 1):
+        ceilings += feature.ceiling
+        if feature.ceiling > limits.vertices_per_feature:
+            heavy.append(feature)
+    over = [
+        (feature, count)
+        for feature, count in stored.vertices(heavy)
+        if count is not None and count > limits.vertices_per_feature
+    ]
+    if over:
+        feature, most = min(over, key=lambda pair: pair[0].number)
+        message = f"has {most:,} vertices, over the limit of {limits.vertices_per_feature:,}"
+        raise over_limit(name, message, "BROADBAND_MAX_VERTICES_PER_FEATURE", label(feature))
+    if ceilings <= limits.vertices_per_delivery:
+        return
+    total = 0
+    for _, count in stored.vertices(stored.features(limits.rows + 1)):
+        total += count or 0
+        if total > limits.vertices_per_delivery:
+            message = (
+                f"has at least {total:,} vertices in all, "
+                f"over the limit of {limits.vertices_per_delivery:,}"
+            )
+            raise over_limit(name, message, "BROADBAND_MAX_VERTICES_PER_DELIVERY")
+
+
+@contextlib.contextmanager
+def _opened_shapefile(path: Path, source: str) -> Iterator[StoredLayer | None]:
+    """The .shp and .shx GDAL is about to read, in the zip or beside the file."""
+    with contextlib.ExitStack() as stack:
+        prefix = f"/vsizip/{path}/"
+        if source.startswith(prefix):
+            archive = stack.enter_context(zipfile.ZipFile(path))
+            member = source.removeprefix(prefix)
+            index = {n.lower(): n for n in archive.namelist()}.get(member[:-4].lower() + ".shx")
+            if index is None:
+                yield None
+                return
+            shp, shx = archive.open(member), archive.open(index)
+        else:
+            shp_path = Path(source)
+            sidecars = shp_path.parent.glob(f"{glob.escape(shp_path.stem)}.*")
+            shx_path = next((p for p in sidecars if p.suffix.lower() == ".shx"), None)
+            if shx_path is None:
+                yield None
+                return
+            shp, shx = shp_path.open("rb"), shx_path.open("rb")
+        stack.enter_context(shp)
+        stack.enter_context(shx)
+        yield ShapefileLayer(shp, shx)
+
+
+def _check_before_reading(
+    path: Path, source: str, layer: str | None, options: ReadOptions, limits: ImportLimits
+) -> None:
+    """The vertex limits, checked from a GeoPackage's or Shapefile's structure; other formats
+    are checked once read (`check_size`)."""
+    if layer is None:
+        return
+    opened: contextlib.AbstractContextManager[StoredLayer | None]
+    if source.lower().endswith(".gpkg"):
+        opened = geopackage_layer(Path(source), layer)
+    elif source.lower().endswith(".shp"):
+        opened = _opened_shapefile(path, source)
+    else:
+        return
+    with opened as stored:
+        if stored is not None:
+            label = functools.partial(_stored_label, source, layer, options)
+            check_stored_vertices(stored, path.name, limits, label)
+
+
+def _unpacked_geopackage(path: Path, member: str, folder: Path) -> Path:
     """A GeoPackage inside a zip, unpacked (already counted) and checked like one outside."""
-    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
-        unpacked = Path(folder) / "delivery.gpkg"
-        with archive.open(member) as packed, unpacked.open("wb") as out:
-            shutil.copyfileobj(packed, out, CHUNK)
-        check_geopackage(unpacked, f"{path.name}/{member}")
+    unpacked = folder / "delivery.gpkg"
+    with (
+        zipfile.ZipFile(path) as archive,
+        archive.open(member) as packed,
+        unpacked.open("wb") as out,
+    ):
+        shutil.copyfileobj(packed, out, CHUNK)
+    check_geopackage(unpacked, f"{path.name}/{member}")
+    return unpacked
+
+
+def _vector_source(
+    path: Path, layer: str, options: ReadOptions, limits: ImportLimits, folder: Path
+) -> str:
+    """What GDAL reads: the file, or its zip's one dataset (a GeoPackage unpacked into
+    `folder`), each checked as far as can be before GDAL opens it."""
+    if path.suffix.lower() == ".gpkg":
+        check_geopackage(path)
+    if path.suffix.lower() != ".zip":
+        return str(path)
+    source = _member(path, layer, options, limits)
+    if source.lower().endswith(".gpkg"):
+        return str(_unpacked_geopackage(path, source.removeprefix(f"/vsizip/{path}/"), folder))
+    return source
 
 
 def _read_vector(
     path: Path, layer: str, options: ReadOptions, limits: ImportLimits
 ) -> gpd.GeoDataFrame:
-    zipped = path.suffix.lower() == ".zip"
-    if path.suffix.lower() == ".gpkg":
-        check_geopackage(path)
-    source = _member(path, layer, options, limits) if zipped else str(path)
-    if zipped and source.lower().endswith(".gpkg"):
-        _check_zipped_geopackage(path, source.removeprefix(f"/vsizip/{path}/"))
+    with tempfile.TemporaryDirectory(prefix="broadband-delivery-") as folder:
+        return _read_dataset(
+            path, _vector_source(path, layer, options, limits, Path(folder)), layer, options, limits
+        )
+
+
+def _read_dataset(
+    path: Path, source: str, layer: str, options: ReadOptions, limits: ImportLimits
+) -> gpd.GeoDataFrame:
     try:
         chosen = _layer_in(source, path.name, layer, options)
+        _check_before_reading(path, source, chosen, options, limits)
         # Dates as text: validation reads them and names a bad one (GDAL would fail on 2021-02-30).
         is_geojson = source.lower().endswith((".geojson", ".json"))
         geojson = {"DATE_AS_STRING": "YES"} if is_geojson else {}

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import httpx2
 import numpy as np
 import pytest
@@ -20,14 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.auth.tokens import Principal
 from service.core.errors import InvalidDataError, PayloadTooLargeError
 from service.core.limits import ImportLimits
-from service.core.settings import DEFAULT_PACKAGE
+from service.core.settings import DEFAULT_PACKAGE, Settings
 from service.layers import Role
+from service.ops.processes import peak_rss_mb
 from service.packages import deliveries
 from service.packages.columns import Mapping
 from service.packages.export_queries import package_frames
 from service.packages.importing import ImportRequest
 from service.packages.seeding import seed
 from service.packages.sources import ReadOptions, read_delivery
+from tests.helpers import serve_process, stop_process
 
 SHEET_HEAD = (
     b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -81,11 +84,26 @@ def _lying_zip(path: Path, real: int, declared: int) -> Path:
     return path
 
 
-def _areas(path: Path, geometry: shapely.Geometry, name: str = "Riesig") -> Path:
-    frame = gpd.GeoDataFrame(
-        {"Bezeichnung": [name], "Status": ["im Bau"]}, geometry=[geometry], crs=25832
-    )
+def _areas(
+    path: Path, geometry: shapely.Geometry, name: str = "Riesig", kind: str | None = None
+) -> Path:
+    columns = {"Bezeichnung": [name], "Status": ["im Bau"]}
+    if kind is not None:
+        columns["Art"] = [kind]
+    frame = gpd.GeoDataFrame(columns, geometry=[geometry], crs=25832)
     frame.to_file(path, layer="areas")
+    return path
+
+
+def _zipped_shapefile(path: Path, geometry: shapely.Geometry) -> Path:
+    """A delivery as a Shapefile comes: .shp, .shx, .dbf and .prj in one zip."""
+    folder = path.parent / f"{path.stem}-shp"
+    folder.mkdir()
+    frame = gpd.GeoDataFrame({"Name": ["Riesig"]}, geometry=[geometry], crs=25832)
+    frame.to_file(folder / "areas.shp")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for member in sorted(folder.iterdir()):
+            archive.write(member, member.name)
     return path
 
 
@@ -242,7 +260,7 @@ def test_a_slow_geometry_pair_is_compared_approximately_and_says_so(
     name, outline = areas["name"].iloc[0], areas.geometry.iloc[0]
     fine = _areas(tmp_path / "fein.gpkg", _densified(outline, 20_000), name)
     first = deliveries.preview(factory, ImportRequest(path=fine, layer="areas"), "test")
-    deliveries.commit(factory, first.id, Principal("test", Role.ADMIN))
+    deliveries.commit(factory, first.public_id, Principal("test", Role.ADMIN))
     finer = _areas(tmp_path / "feiner.gpkg", _densified(outline, 80_000), name)
     start = time.monotonic()
     record = deliveries.preview(factory, ImportRequest(path=finer, layer="areas"), "test")
@@ -251,3 +269,46 @@ def test_a_slow_geometry_pair_is_compared_approximately_and_says_so(
     assert entry["moved_approximate"] is True
     assert entry["moved_m"] < 1  # the same outline, drawn with more points
     assert seconds < 10, f"took {seconds:.1f} s"
+
+
+def test_the_bombs_cost_a_fresh_service_process_less_than_100_mb(
+    settings: Settings, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    """The findings measured +400 to +590 MB; the limits keep the process's peak in check."""
+    bombs = [
+        _xlsx(tmp_path / "Lieferung.xlsx", rows=500_000),
+        _lying_zip(tmp_path / "areas.zip", real=250_000_000, declared=100),
+        _areas(tmp_path / "Lieferung.gpkg", _circle(3_000_000), kind="Gewerbegebiet"),
+        _zipped_shapefile(tmp_path / "Lieferung.zip", _circle(3_000_000)),  # was +400 MB
+    ]
+    warm_up = tmp_path / "klein.gpkg"
+    gpd.GeoDataFrame(
+        {"Bezeichnung": ["Klein"], "Art": ["Gewerbegebiet"], "Status": ["im Bau"]},
+        geometry=[shapely.box(7.17, 51.95, 7.172, 51.952)],  # in the town centre
+        crs=4326,
+    ).to_file(warm_up, layer="areas")
+    served = serve_process(settings)
+    try:
+        (pid,) = served.workers()
+        with httpx.Client(base_url=served.url, timeout=120) as http:
+
+            def upload(path: Path) -> httpx.Response:
+                files = {"file": (path.name, path.read_bytes())}
+                return http.post(
+                    "/imports",
+                    files=files,
+                    data={"layer": "areas"},
+                    headers=_auth(tokens["editor"]),
+                )
+
+            warmed = upload(warm_up)
+            assert warmed.status_code == 201, warmed.text  # every reader loaded once
+            before = peak_rss_mb(pid)
+            for bomb in bombs:
+                answer = upload(bomb)
+                assert answer.status_code in (413, 422), (bomb.name, answer.text)
+            after = peak_rss_mb(pid)
+    finally:
+        stop_process(served)
+    assert before is not None and after is not None
+    assert after - before < 100, f"peak RSS {before} → {after} MiB"
