@@ -7,6 +7,7 @@ pages), chart page (coverage over time beside the Breitbandatlas, notes and sour
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import matplotlib as mpl
@@ -32,6 +33,7 @@ CAPTION_IN = 0.4
 NOTE_LINE_IN = 0.19
 CELL_PAD_IN = 0.05
 MIN_ROWS_ON_PAGE = 3
+MAX_YEAR_LABELS = 12  # on the time axis of the chart
 OUR_COLOUR, REFERENCE_COLOURS = "#d7191c", ("#2c7bb6", "#555555")
 
 
@@ -282,6 +284,16 @@ def table_pages(report: Report) -> list[Figure]:
     return figures
 
 
+def _year_step(report: Report) -> int:
+    """Years between labels, so the axis carries about a dozen whatever the span: a report on
+    a date centuries back would otherwise draw a tick per year, for seconds."""
+    years = [point.as_of.year for point in report.timeline]
+    years += [figure.stand.year for figure in report.reference]
+    if not years:
+        return 1
+    return max(1, math.ceil((max(years) - min(years) + 1) / MAX_YEAR_LABELS))
+
+
 def _chart(ax: Axes, report: Report) -> None:
     dates = np.array([point.as_of for point in report.timeline], dtype="datetime64[D]")
     shares = [point.addresses.share_pct for point in report.timeline]
@@ -311,7 +323,8 @@ def _chart(ax: Axes, report: Report) -> None:
         )
     ax.set_ylim(0, 100)
     ax.set_ylabel("Anteil in %", fontsize=MIN_PT + 1)
-    ax.xaxis.set_major_locator(mdates.YearLocator())  # type: ignore[no-untyped-call]
+    locator = mdates.YearLocator(base=_year_step(report))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))  # type: ignore[no-untyped-call]
     ax.tick_params(labelsize=MIN_PT)
     ax.grid(True, color="#dddddd", linewidth=0.6)
