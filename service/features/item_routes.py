@@ -299,20 +299,29 @@ def _register() -> None:
 _register()
 
 
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+def allowed(collection: Collection, item: bool) -> tuple[str, ...]:
+    """The methods the items (or one item) of a collection answer: what `_routes` registers."""
+    suffix = "/{feature_id}" if item else ""
+    return tuple(method for path, _, method, _, _ in _routes(collection) if path == suffix)
+
+
+@router.api_route("/collections/{collection_id}/items", methods=ANY_METHOD, include_in_schema=False)
 @router.api_route(
-    "/collections/{collection_id}/items", methods=["GET", "POST"], include_in_schema=False
+    "/collections/{collection_id}/items/{feature_id}", methods=ANY_METHOD, include_in_schema=False
 )
-@router.api_route(
-    "/collections/{collection_id}/items/{feature_id}",
-    methods=["GET", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-)
-def unknown_collection(collection_id: str) -> Response:
-    """Any other collection: a 404 that lists the real ones; a read-only one: 405."""
+def other_requests(request: Request, collection_id: str) -> Response:
+    """What no route above answers: an unknown collection is a 404 that lists the real ones
+    (whatever the method); any other method is a 405 whose `Allow` names the collection's."""
     found = collection_or_404(collection_id)
-    raise MethodNotAllowedError(
-        f"{found.id} is read-only over the API; it changes when a data package is loaded"
-    )
+    methods = allowed(found, "feature_id" in request.path_params)
+    if found.write_role is None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        message = f"{found.id} is read-only over the API; it changes when a data package is loaded"
+    else:
+        message = f"{request.method} is not allowed here; allowed: {', '.join(methods)}"
+    raise MethodNotAllowedError(message, methods)
 
 
 __all__ = ["Principal", "router"]

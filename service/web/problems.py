@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from service.core.errors import (
     AuthenticationError,
@@ -189,10 +190,28 @@ def _http_detail(request: Request, error: HTTPException) -> str:
     return str(error.detail)
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route answers at this path: routing's 405 names only the first route's,
+    and GET and POST of one path are often two routes."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    )
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     """Routing's own errors (unknown path, method not allowed) in the same shape; headers kept."""
     if not isinstance(error, HTTPException):  # registered for it only
         raise error
+    if error.status_code == 405:
+        error.headers = {**(error.headers or {}), "Allow": _allowed(request)}
     status = error.status_code
     if status < 400 or not is_body_allowed_for_status_code(status):
         return Response(status_code=status, headers=error.headers)
