@@ -283,13 +283,21 @@ def map_titles() -> dict[str, str]:
 READ_ONLY = ("updated_at",)
 """Properties served with each feature that the service, not the client, sets."""
 
+AGS_PATTERN = "^[0-9]{8}$"
+"""A municipality key (Amtlicher Gemeindeschlüssel): eight digits."""
+WHITE_SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
+"""What `str.strip` removes, spelled out for a regular expression's character class: `\\s` means
+slightly different sets in Python, ECMAScript and Rust (the readers of the API description)."""
+NOT_BLANK = f"[^{WHITE_SPACE}]"
+"""A required text: at least one character that is not white space (blank counts as missing)."""
+
 _TYPES: dict[FieldType, dict[str, Any]] = {
     FieldType.TEXT: {"type": "string"},
     FieldType.DATE: {"type": "string", "format": "date"},
     FieldType.INTEGER: {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
     FieldType.SHARE: {"type": "number", "minimum": 0, "maximum": 1},
     FieldType.BOOLEAN: {"type": "boolean"},
-    FieldType.AGS: {"type": "string", "pattern": "^[0-9]{8}$"},
+    FieldType.AGS: {"type": "string", "pattern": AGS_PATTERN},
     FieldType.POSTCODE: {"type": "string", "pattern": "^[0-9]{5}$"},
 }
 
@@ -299,6 +307,8 @@ def field_schema(spec: FieldSpec) -> dict[str, Any]:
     schema = dict(_TYPES[spec.kind])
     if spec.allowed is not None:
         schema["enum"] = values(spec.allowed)
+    elif spec.required and spec.kind == FieldType.TEXT:
+        schema["pattern"] = NOT_BLANK
     return schema
 
 

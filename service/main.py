@@ -29,7 +29,7 @@ from service.ops import routes as health
 from service.packages import export_routes as exports
 from service.packages import routes as imports
 from service.search import routes as lookup
-from service.web import api_docs, problems
+from service.web import api_docs, openapi, problems
 from service.web.assets import Assets, asset_url
 from service.web.middleware import Compression, RequestContext, RequestMetrics
 from service.web.security import SecurityHeaders, TrustedHosts
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics)  # counts what every middleware inside it answered
     app.add_middleware(SecurityHeaders)  # added last, so it runs first: every answer has them
     problems.install(app)
+    openapi.install(app)  # after the error policy: says what it sends
     app.include_router(ogc.router)
     app.include_router(items.router)
     app.include_router(changes.router)

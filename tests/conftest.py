@@ -156,18 +156,35 @@ def tokens(factory: sessionmaker[Session], coesfeld: object) -> Iterator[dict[st
 FEATURE_TABLES = ("areas", "hamlets", "schools", "districts", "addresses")
 
 
+def _fingerprints(session: Session, last: dict[str, int]) -> dict[str, str | None]:
+    """Every row up to `last` of each feature table, hashed: any change to one changes it."""
+    return {
+        t: session.execute(
+            text(f"SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM {t} t WHERE id <= :m"),
+            {"m": last[t]},
+        ).scalar_one()
+        for t in FEATURE_TABLES
+    }
+
+
 @pytest.fixture
 def restore(factory: sessionmaker[Session], coesfeld: object) -> Iterator[None]:
-    """Tests that write through the API commit; the features they added are removed after."""
+    """Tests that write through the API commit: the features they added are removed after, and
+    if one of the package's was changed or deleted, the package is loaded again."""
     with factory() as session:
         before = {
             t: session.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()
             for t in FEATURE_TABLES
         }
+        unchanged = _fingerprints(session, before)
     yield
     with transaction(factory, "test-suite") as session:
         for table in FEATURE_TABLES:
             session.execute(text(f"DELETE FROM {table} WHERE id > :m"), {"m": before[table]})
+    with factory() as session:
+        changed = _fingerprints(session, before) != unchanged
+    if changed:
+        seed(factory, DEFAULT_PACKAGE, actor="test-suite")
 
 
 @pytest.fixture(scope="session")

@@ -54,8 +54,10 @@ _ALIASES = (
 
 
 def parse(value: str | None, parameter: str) -> Crs:
-    """Resolve a CRS URI (or a common short form); name the parameter and the supported URIs."""
-    if value is None or not value.strip():
+    """Resolve a CRS URI (or a common short form); name the parameter and the supported URIs.
+
+    Absent means CRS84; present but blank is an error, as for any other value not listed."""
+    if value is None:
         return DEFAULT
     text = value.strip().removeprefix("<").removesuffix(">")
     if text == CRS84 or text.replace("https://", "http://") == CRS84:

@@ -14,22 +14,34 @@ from service.core import metrics
 from service.coverage import figures, reports
 from service.coverage.rules import Breakdown
 from service.db.state import data_version
+from service.web import openapi, params
 from service.web.deps import SessionDep, SettingsDep
+from service.web.params import IsoDate
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 
 AsOf = Annotated[
-    dt.date | None,
-    Query(description="Evaluate every feature in the version valid on this date (default today)"),
+    IsoDate | None,
+    Query(
+        description="Evaluate every feature in the version valid on this date, not after today "
+        "(default today)"
+    ),
 ]
-Ags = Annotated[str | None, Query(description="Municipality key; needed when several are loaded")]
+Ags = params.Ags
 Format = Annotated[Literal["json", "csv"], Query(alias="f", description="json or csv")]
 UnitFormat = Annotated[
     Literal["json", "csv", "geojson"],
-    Query(alias="f", description="json, csv, or geojson (districts and hamlets: with outlines)"),
+    Query(alias="f", description="json, csv, or geojson (with the units' outlines)"),
+]
+# Units without outlines: `geojson` is let through only to be refused (400) by a message that
+# says which units have it; the description lists what is served.
+TabularFormat = Annotated[
+    Literal["json", "csv", "geojson"],
+    Query(alias="f", description="json or csv", json_schema_extra={"enum": ["json", "csv"]}),
 ]
 GEOJSON_TYPE = "application/geo+json"
 CSV_TYPE = "text/csv; charset=utf-8"
+JSON_TYPE = "application/json"
 
 
 def _counted(view: str, compute: Callable[[], Any]) -> Callable[[], Any]:
@@ -67,7 +79,11 @@ def _csv(body: str, name: str) -> Response:
     return Response(body, media_type=CSV_TYPE, headers=headers)
 
 
-@router.get("", summary="Municipality summary: address, area, school and reference figures")
+@router.get(
+    "",
+    summary="Municipality summary: address, area, school and reference figures",
+    responses=openapi.answers(JSON_TYPE, CSV_TYPE),
+)
 def coverage_summary(
     request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None, f: Format = "json"
 ) -> Response:
@@ -80,10 +96,41 @@ def coverage_summary(
     return _json(reports.summary_json(summary))
 
 
-def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
-    """One route per breakdown; they differ only in the unit they count by."""
+OUTLINED = (Breakdown.DISTRICT, Breakdown.HAMLET)
+"""The breakdowns whose units have an outline, so `f=geojson` can draw them."""
 
-    def route(
+
+def _units(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    breakdown: Breakdown,
+    params: tuple[str | None, dt.date | None],
+    f: str,
+) -> Response:
+    ags, as_of = params
+    quota = settings.demand_quota
+    found = _cached(
+        request,
+        session,
+        breakdown.value,
+        params,
+        lambda: figures.units(session, breakdown, ags, as_of, demand_quota=quota),
+    )
+    if f == "csv":
+        return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
+    if f == "geojson":
+        outlines = figures.unit_outlines(session, breakdown, ags)
+        body = jsonable_encoder(reports.units_geojson(found, outlines))
+        return JSONResponse(body, media_type=GEOJSON_TYPE)
+    return _json([reports.unit_json(unit) for unit in found])
+
+
+def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
+    """One route per breakdown; they differ in the unit they count by, and only units with an
+    outline offer `f=geojson` (so the API description lists it for them alone)."""
+
+    def outlined(
         request: Request,
         session: SessionDep,
         settings: SettingsDep,
@@ -91,23 +138,19 @@ def _breakdown_route(breakdown: Breakdown) -> Callable[..., Response]:
         ags: Ags = None,
         f: UnitFormat = "json",
     ) -> Response:
-        quota = settings.demand_quota
-        found = _cached(
-            request,
-            session,
-            breakdown.value,
-            (ags, as_of),
-            lambda: figures.units(session, breakdown, ags, as_of, demand_quota=quota),
-        )
-        if f == "csv":
-            return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
-        if f == "geojson":
-            outlines = figures.unit_outlines(session, breakdown, ags)
-            body = jsonable_encoder(reports.units_geojson(found, outlines))
-            return JSONResponse(body, media_type=GEOJSON_TYPE)
-        return _json([reports.unit_json(unit) for unit in found])
+        return _units(request, session, settings, breakdown, (ags, as_of), f)
 
-    return route
+    def tabular(
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        as_of: AsOf = None,
+        ags: Ags = None,
+        f: TabularFormat = "json",
+    ) -> Response:
+        return _units(request, session, settings, breakdown, (ags, as_of), f)
+
+    return outlined if breakdown in OUTLINED else tabular
 
 
 for _path, _breakdown, _summary in (
@@ -127,16 +170,25 @@ for _path, _breakdown, _summary in (
         methods=["GET"],
         summary=_summary,
         name=f"coverage_{_path}",
+        responses=openapi.answers(
+            JSON_TYPE, CSV_TYPE, *([GEOJSON_TYPE] if _breakdown in OUTLINED else [])
+        ),
         description="A JSON array of unit objects; `f=geojson` adds outlines (districts, hamlets).",
     )
 
 
-@router.get("/timeline", summary="The municipality's address coverage over time")
+@router.get(
+    "/timeline",
+    summary="The municipality's address coverage over time",
+    responses=openapi.answers(JSON_TYPE, CSV_TYPE),
+)
 def coverage_timeline(
     request: Request,
     session: SessionDep,
-    start: Annotated[dt.date, Query(alias="from", description="First date")] = dt.date(2018, 1, 1),
-    end: Annotated[dt.date | None, Query(alias="to", description="Last date (today)")] = None,
+    start: Annotated[IsoDate, Query(alias="from", description="First date")] = dt.date(2018, 1, 1),
+    end: Annotated[
+        IsoDate | None, Query(alias="to", description="Last date, not after today (default today)")
+    ] = None,
     step: Annotated[Literal["month", "quarter", "year"], Query()] = "month",
     ags: Ags = None,
     f: Format = "json",

@@ -9,18 +9,36 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from service.core import dates
 from service.core.errors import BadRequestError
 from service.db import changelog as changes
 from service.features.documents import paging
 from service.features.routes import collection_or_404
+from service.layers import COLLECTIONS
+from service.web import openapi
 from service.web.deps import SessionDep, base_url
 
 router = APIRouter(tags=["changes"])
 
 Since = Annotated[
-    str | None, Query(description="Only changes at or after this date or RFC 3339 date-time")
+    str | None,
+    Query(
+        description="Only changes at or after this date or RFC 3339 date-time",
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ]
+        },
+    ),
 ]
-CollectionId = Annotated[str | None, Query(description="Only this collection, e.g. areas")]
+CollectionId = Annotated[
+    str | None,
+    Query(
+        description="Only this collection, e.g. areas",
+        json_schema_extra={"enum": list(COLLECTIONS)},
+    ),
+]
 FeatureId = Annotated[
     int | None, Query(alias="feature", ge=1, le=2**63 - 1, description="Only this feature")
 ]
@@ -29,17 +47,21 @@ Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 def parse_since(value: str) -> dt.datetime:
-    """A date means its midnight in UTC; a date-time without zone is taken as UTC."""
+    """A date means its midnight in UTC; a date-time says its offset (RFC 3339), as documented."""
     try:
-        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if dates.ISO_DATE.fullmatch(value):
+            return dt.datetime.combine(dates.parse_date(value), dt.time(), dt.UTC)
+        return dates.parse_date_time(value)
     except ValueError:
-        raise BadRequestError.about(
-            "since", f"expected a date or date-time, got {value!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        message = f"expected a date YYYY-MM-DD or an RFC 3339 date-time, got {value!r}"
+        raise BadRequestError.about("since", message) from None
 
 
-@router.get("/changes", summary="The change log: who changed what, when")
+@router.get(
+    "/changes",
+    summary="The change log: who changed what, when",
+    responses={404: openapi.problem("No collection of that name")},
+)
 def change_log(
     request: Request,
     session: SessionDep,
@@ -52,7 +74,7 @@ def change_log(
     """Entries oldest first; a transaction (one API write, one import) shares a number."""
     if collection is not None:
         collection_or_404(collection)
-    moment = parse_since(since) if since else None
+    moment = parse_since(since) if since is not None else None
     entries, matched = changes.entries(session, moment, collection, feature, limit, offset)
     query = {
         k: v

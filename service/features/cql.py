@@ -75,7 +75,7 @@ def _parse_json(text: str) -> Any:
 
 def parse(text: str, language: str | None) -> Any:
     """Parse a filter into pygeofilter's AST; a syntax error names the column."""
-    language = (language or "cql2-text").lower()
+    language = language or "cql2-text"  # exactly as the API description lists them
     if language not in LANGUAGES:
         raise _bad(f"unknown filter-lang {language!r}; supported: {list(LANGUAGES)}", "filter-lang")
     if len(text) > MAX_LENGTH:

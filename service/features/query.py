@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,10 +13,11 @@ from typing import Any
 import pyproj
 
 from service.core import crs as crs_module
+from service.core import dates
 from service.core.crs import STORAGE_SRID, Crs
 from service.core.errors import BadRequestError
 from service.features import cql
-from service.layers import Collection, property_schemas
+from service.layers import Collection, FieldSpec, FieldType, property_schemas
 from service.packages.validation import parse_field
 
 DEFAULT_LIMIT = 100
@@ -98,8 +100,8 @@ def _placeable(crs: Crs, bbox: tuple[float, float, float, float]) -> bool:
 def _day(text: str) -> dt.date:
     try:
         if "T" in text.upper():
-            return dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00")).date()
-        return dt.date.fromisoformat(text)
+            return dates.parse_date_time(text).date()
+        return dates.parse_date(text)
     except ValueError:
         raise BadRequestError.about(
             "datetime", f"expected RFC 3339 date or date-time, got {text!r}"
@@ -131,7 +133,7 @@ def parse_sortby(raw: str, collection: Collection) -> tuple[tuple[str, bool], ..
     keys = []
     for part in (p.strip() for p in raw.split(",")):
         descending = part.startswith("-")
-        name = part.lstrip("+-").strip()
+        name = (part[1:] if part[:1] in ("+", "-") else part).strip()  # one sign at most
         if name not in sortable:
             raise BadRequestError.about(
                 "sortby", f"cannot sort {collection.id} by {name!r}; sortables: {sortable}"
@@ -140,12 +142,32 @@ def parse_sortby(raw: str, collection: Collection) -> tuple[tuple[str, bool], ..
     return tuple(keys)
 
 
+# How a filter value is written, where a delivery's reader is more lenient (`ja`, `1.0`,
+# ` 48653`): exactly as the API description's types say, so the two agree.
+STRICT = {
+    FieldType.BOOLEAN: ("true|false", "true or false"),
+    FieldType.INTEGER: ("[0-9]+", "a whole number"),
+    FieldType.DATE: (dates.DATE, "a date YYYY-MM-DD"),
+    FieldType.AGS: ("[0-9]{8}", "an 8-digit municipality key (AGS)"),
+    FieldType.POSTCODE: ("[0-9]{5}", "a 5-digit postcode"),
+}
+
+
+def _filter_value(spec: FieldSpec, raw: str) -> Any:
+    """A property filter's value; empty means the field's default (for most: no value)."""
+    if raw and spec.kind in STRICT:
+        pattern, expected = STRICT[spec.kind]
+        if not re.fullmatch(pattern, raw):
+            raise ValueError(f"expected {expected}, got {raw!r}")
+    return parse_field(spec, raw)
+
+
 def _equals(params: Mapping[str, str], collection: Collection) -> dict[str, Any]:
     equals: dict[str, Any] = {}
     for name, spec in collection.fields.items():
         if name in params:
             try:
-                equals[name] = parse_field(spec, params[name])
+                equals[name] = _filter_value(spec, params[name])
             except ValueError as exc:
                 raise BadRequestError.about(name, str(exc)) from None
     return equals
@@ -162,6 +184,11 @@ def parse(params: Mapping[str, str], collection: Collection) -> ItemQuery:
     bbox_crs = crs_module.parse(params.get("bbox-crs"), "bbox-crs")
     filter_crs = crs_module.parse(params.get("filter-crs"), "filter-crs")
     raw_filter = params.get("filter")
+    language = params.get("filter-lang")
+    if language is not None and language not in cql.LANGUAGES:  # checked with or without filter
+        raise BadRequestError.about(
+            "filter-lang", f"unknown filter-lang {language!r}; supported: {list(cql.LANGUAGES)}"
+        )
     return ItemQuery(
         limit=_integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         offset=_integer(params, "offset", 0, 0, 2**31 - 1),
@@ -171,6 +198,6 @@ def parse(params: Mapping[str, str], collection: Collection) -> ItemQuery:
         period=parse_datetime(params["datetime"], collection) if "datetime" in params else None,
         equals=_equals(params, collection),
         sortby=parse_sortby(params["sortby"], collection) if params.get("sortby") else (),
-        filter=cql.parse(raw_filter, params.get("filter-lang")) if raw_filter else None,
+        filter=cql.parse(raw_filter, language) if raw_filter else None,
         filter_crs=filter_crs,
     )

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from service.core.errors import NotFoundError
 from service.db.state import data_version
 from service.features import documents as ogc
-from service.features import html
+from service.features import html, openapi
 from service.features import queries as items
 from service.layers import COLLECTIONS, Collection
 from service.web.deps import SessionDep, base_url
@@ -41,7 +41,7 @@ def _links_page(title: str, description: str | None, links: list[dict[str, str]]
     return html.Page(title, description, links=[x for x in links if x["type"] != ogc.HTML])
 
 
-@router.get("/", summary="Landing page", response_model=None)
+@router.get("/", summary="Landing page", response_model=None, openapi_extra=openapi.metadata())
 def landing(request: Request) -> Response:
     """Where everything is: API definition, conformance, collections, map."""
     document = ogc.landing(base_url(request), request.app.title)
@@ -49,7 +49,12 @@ def landing(request: Request) -> Response:
     return _respond(request, document, page, ogc.JSON)
 
 
-@router.get("/conformance", summary="Conformance classes implemented", response_model=None)
+@router.get(
+    "/conformance",
+    summary="Conformance classes implemented",
+    response_model=None,
+    openapi_extra=openapi.metadata(),
+)
 def conformance(request: Request) -> Response:
     """Exactly the classes this service implements and tests."""
     document = {"conformsTo": ogc.CONFORMANCE}
@@ -58,7 +63,12 @@ def conformance(request: Request) -> Response:
     return _respond(request, document, page, ogc.JSON)
 
 
-@router.get("/api", summary="The API definition (OpenAPI)", response_model=None)
+@router.get(
+    "/api",
+    summary="The API definition (OpenAPI)",
+    response_model=None,
+    openapi_extra=openapi.api_definition(),
+)
 def api_definition(request: Request) -> Response:
     """The OpenAPI document; `/docs` renders it for people."""
     if wants_html(request):
@@ -78,7 +88,12 @@ def _cached_json(request: Request, session: SessionDep, name: str) -> tuple[str,
     return tag, negotiated({"ETag": tag, "Cache-Control": "no-cache"})
 
 
-@router.get("/collections", summary="The feature collections", response_model=None)
+@router.get(
+    "/collections",
+    summary="The feature collections",
+    response_model=None,
+    openapi_extra=openapi.metadata(conditional=True),
+)
 def collections(request: Request, session: SessionDep) -> Response:
     """Every collection with its extent and CRS list."""
     tag, headers = _cached_json(request, session, "collections")
@@ -96,7 +111,12 @@ def collections(request: Request, session: SessionDep) -> Response:
     return response
 
 
-@router.get("/collections/{collection_id}", summary="One collection", response_model=None)
+@router.get(
+    "/collections/{collection_id}",
+    summary="One collection",
+    response_model=None,
+    openapi_extra=openapi.metadata(conditional=True),
+)
 def collection(request: Request, session: SessionDep, collection_id: str) -> Response:
     """Extent, CRS list, item type and links of one collection."""
     found = collection_or_404(collection_id)
@@ -119,6 +139,8 @@ def collection(request: Request, session: SessionDep, collection_id: str) -> Res
     "/collections/{collection_id}/queryables",
     summary="Properties a filter may use",
     response_model=None,
+    response_class=Response,  # not application/json: the JSON is a schema (QUERYABLES_TYPE)
+    openapi_extra=openapi.metadata(QUERYABLES_TYPE),
 )
 def queryables(request: Request, collection_id: str) -> Response:
     """Part 3 queryables as JSON Schema."""

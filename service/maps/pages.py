@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from service.core.errors import BadRequestError, Problem
 from service.coverage import figures
 from service.coverage.rules import Unit
 from service.db import state
-from service.layers import highlightable, on_map
+from service.layers import WHITE_SPACE, highlightable, on_map
 from service.maps.printmap import print_map
 from service.maps.queries import map_layers
 from service.maps.webmap import MapOptions, build_map
@@ -23,6 +24,23 @@ from service.maps.webmap import MapOptions, build_map
 
 def _problem(field: str, message: str) -> BadRequestError:
     return BadRequestError([Problem("query", None, field, message)], "invalid map parameters")
+
+
+def _one_of(names: Sequence[str]) -> str:
+    return "(?:" + "|".join(re.escape(name) for name in names) + ")"
+
+
+# What the parsers below accept, as the patterns the API description gives their parameters.
+_NAME = _one_of(on_map())
+_SEPARATORS = f"[{WHITE_SPACE},]*"
+LAYERS_PATTERN = (
+    f"^{_SEPARATORS}(?:{_NAME}(?:[{WHITE_SPACE}]*,{_SEPARATORS}{_NAME})*)?{_SEPARATORS}$"
+)
+_DECIMAL = r"[+-]?[0-9]+(?:\.[0-9]+)?"
+_LON = r"[+-]?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[0-9]{1,2})(?:\.[0-9]+)?)"
+_LAT = r"[+-]?(?:90(?:\.0+)?|[0-8]?[0-9](?:\.[0-9]+)?)"
+CENTER_PATTERN = rf"^(?:{_LON},{_LAT})?$"
+HIGHLIGHT_PATTERN = rf"^(?:{_one_of(highlightable())}/[0-9]{{1,18}})?$"
 
 
 def parse_layers(value: str | None) -> frozenset[str]:
@@ -41,12 +59,11 @@ def parse_center(value: str | None) -> tuple[float, float] | None:
     """`center=lon,lat` in degrees (WGS 84)."""
     if not value:
         return None
-    try:
-        lon, lat = (float(part) for part in value.split(","))
-    except ValueError:
-        raise _problem("center", f"expected lon,lat in degrees, got {value!r}") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise _problem("center", f"lon,lat out of range: {value!r}")
+    if not re.fullmatch(rf"{_DECIMAL},{_DECIMAL}", value):
+        raise _problem("center", f"expected lon,lat in decimal degrees, got {value!r}")
+    if not re.fullmatch(CENTER_PATTERN, value):
+        raise _problem("center", f"lon,lat out of range (±180, ±90): {value!r}")
+    lon, lat = (float(part) for part in value.split(","))
     return lon, lat
 
 

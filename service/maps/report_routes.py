@@ -14,13 +14,17 @@ from service.db.state import data_version
 from service.maps.report import Report, build_report
 from service.maps.report_pdf import chart_svg, report_pdf
 from service.maps.routes import public_page_headers
+from service.web import params
 from service.web.deps import SessionDep, SettingsDep
+from service.web.params import IsoDate
 from service.web.templates import templates
 
 router = APIRouter(tags=["map"])
 
-AsOf = Annotated[dt.date | None, Query(description="The report's date (default today)")]
-Ags = Annotated[str | None, Query(description="Municipality key, if several")]
+AsOf = Annotated[
+    IsoDate | None, Query(description="The report's date, not after today (default today)")
+]
+Ags = params.Ags
 
 
 def _report(

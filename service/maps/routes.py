@@ -15,17 +15,41 @@ from service.core.settings import Settings
 from service.db.state import data_version
 from service.maps import pages
 from service.maps.webmap import PAGE_ASSETS, MapOptions
+from service.web import openapi, params
 from service.web.deps import SessionDep, SettingsDep
 from service.web.negotiation import etag, not_modified
+from service.web.params import IsoDate
 
 router = APIRouter(tags=["map"])
 
-Layers = Annotated[str | None, Query(description="Layers shown at first, e.g. areas,schools")]
-Center = Annotated[str | None, Query(description="lon,lat in degrees")]
+# The patterns are the parsers' (service.maps.pages), stated for clients; the parsers check
+# them, so a refusal says in words what was expected rather than quoting a pattern.
+Layers = Annotated[
+    str | None,
+    Query(
+        description="Layers shown at first, e.g. areas,schools",
+        json_schema_extra={"pattern": pages.LAYERS_PATTERN},
+    ),
+]
+Center = Annotated[
+    str | None,
+    Query(
+        description="lon,lat in decimal degrees",
+        json_schema_extra={"pattern": pages.CENTER_PATTERN},
+    ),
+]
 Zoom = Annotated[int | None, Query(ge=1, le=19)]
-AsOf = Annotated[dt.date | None, Query(description="Show the versions valid on this date")]
-Highlight = Annotated[str | None, Query(description="<collection>/<id>, e.g. areas/12")]
-Ags = Annotated[str | None, Query(description="Municipality key, if several")]
+AsOf = Annotated[
+    IsoDate | None, Query(description="Show the versions valid on this date, not after today")
+]
+Highlight = Annotated[
+    str | None,
+    Query(
+        description="<collection>/<id>, e.g. areas/12",
+        json_schema_extra={"pattern": pages.HIGHLIGHT_PATTERN},
+    ),
+]
+Ags = params.Ags
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -119,6 +143,7 @@ router.add_api_route(
     _map_route(embed=False),
     methods=["GET"],
     response_class=HTMLResponse,
+    responses={304: openapi.NOT_MODIFIED},
     name="map",
     summary="The coverage map (full page, German): legend, headline figure, address search",
 )
@@ -127,6 +152,7 @@ router.add_api_route(
     _map_route(embed=True),
     methods=["GET"],
     response_class=HTMLResponse,
+    responses={304: openapi.NOT_MODIFIED},
     name="map_embed",
     summary="The same map for an iframe: no margins, compact legend, small attribution",
 )

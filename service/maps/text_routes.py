@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from service.db.state import data_version
 from service.maps import text_view
 from service.maps.routes import Ags, AsOf, public_page_headers
+from service.web import openapi
 from service.web.deps import SessionDep, SettingsDep
 from service.web.negotiation import etag, not_modified
 from service.web.templates import templates
@@ -34,6 +35,7 @@ def _cached_page(
 @router.get(
     "/map/tabelle",
     response_class=HTMLResponse,
+    responses={304: openapi.NOT_MODIFIED},
     name="map_text",
     summary="The map as text (German): headline, districts, Bauerschaften, kinds, areas, schools",
 )
@@ -60,6 +62,7 @@ def text_page(
 @router.get(
     "/barrierefreiheit",
     response_class=HTMLResponse,
+    responses={304: openapi.NOT_MODIFIED},
     name="accessibility_statement",
     summary="Erklärung zur Barrierefreiheit (BITV 2.0); contact and date from the settings",
 )

@@ -6,19 +6,18 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from service.packages.export_queries import package_frames
 from service.packages.exports import ExportFormat, write_package
+from service.web import openapi, params
 from service.web.deps import SessionDep
 
 router = APIRouter(tags=["exports"])
-Ags = Annotated[str | None, Query(description="Municipality key, if several")]
 TYPES = {
     ExportFormat.GPKG: ("export.gpkg", "application/geopackage+sqlite3"),
     ExportFormat.GEOJSON: ("export.geojson.zip", "application/zip"),
@@ -41,7 +40,7 @@ def _download(session: SessionDep, fmt: ExportFormat, ags: str | None) -> Respon
 
 
 def _route(fmt: ExportFormat) -> Callable[..., Response]:
-    def export(session: SessionDep, ags: Ags = None) -> Response:
+    def export(session: SessionDep, ags: params.Ags = None) -> Response:
         return _download(session, fmt, ags)
 
     return export
@@ -53,6 +52,7 @@ for _fmt, (_name, _type) in TYPES.items():
         _route(_fmt),
         methods=["GET"],
         response_class=FileResponse,
+        responses=openapi.answers(_type, description=f"The package as {_name}"),
         summary=f"All layers as {_fmt.value} (seed or import it to get the same data back)",
         name=f"export_{_fmt.value}",
     )

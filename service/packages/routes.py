@@ -15,6 +15,7 @@ from service.db.models import Import
 from service.layers import COLLECTIONS, importable
 from service.packages import deliveries, uploads
 from service.packages.importing import Match
+from service.web import params
 from service.web.deps import SessionDep, SettingsDep, base_url
 from service.web.throttle import take_upload
 
@@ -23,6 +24,7 @@ ImportId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
 UPLOAD_SCHEMA = {
     "type": "object",
     "required": ["file", "layer"],
+    "additionalProperties": False,
     "properties": {
         "file": {
             "type": "string",
@@ -36,7 +38,11 @@ UPLOAD_SCHEMA = {
         "source_layer": {"type": "string", "description": "layer inside a GeoPackage"},
         "encoding": {"type": "string", "description": "text encoding, e.g. cp1252"},
         "mapping": {"type": "string", "format": "binary", "description": "TOML mapping file"},
-        "ags": {"type": "string", "description": "municipality key, if several are loaded"},
+        "ags": {
+            "type": "string",
+            "pattern": params.AGS,
+            "description": params.AGS_DESCRIPTION,
+        },
         "status_since": {
             "type": "string",
             "format": "date",

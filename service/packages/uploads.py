@@ -17,6 +17,7 @@ from pathlib import Path
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
+from service.core import dates
 from service.core.errors import BadRequestError, PayloadTooLargeError
 from service.core.limits import ImportLimits
 from service.layers import importable
@@ -84,7 +85,7 @@ def _day(value: str | None, name: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return dates.parse_date(value)
     except ValueError:
         message = f"expected a date YYYY-MM-DD, got {value!r}"
         raise BadRequestError.about(name, message, layer="import") from None
@@ -136,6 +137,11 @@ async def delivery_upload(
     )
     fields = len(FORM_FIELDS) + len(extra_fields)
     async with counted.form(max_files=2, max_fields=fields) as form:
+        unknown = sorted(set(form.keys()) - set(FORM_FIELDS) - set(extra_fields))
+        if unknown:
+            allowed = ", ".join((*FORM_FIELDS, *extra_fields))
+            message = f"unknown form field; allowed: {allowed}"
+            raise BadRequestError.about(unknown[0], message, layer="import")
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise BadRequestError.about(

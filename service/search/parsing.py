@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from service.core.errors import BadRequestError, Problem
 
 MAX_QUERY = 200
+SEARCHABLE = "[0-9A-Za-zÄÖÜäöüßẞİ\u212a]"
+"""A character `normalise_street` keeps (İ and the Kelvin sign lower-case to i and k): a text
+without one has no street to search for. The street must also remain once a postcode and a
+house number are taken off, which no pattern says; the parser does."""
 # A postcode with the town name after it ("48653 Coesfeld"), wherever it stands.
 _POSTCODE = re.compile(r"\b(\d{5})\b(?:\s+[^\d,]+)?")
 _HOUSE_NUMBER = r"\d+(?:\s?[a-zA-Z]\b)?(?:\s?[-/]\s?\d+[a-zA-Z]?)?"
@@ -44,7 +48,7 @@ def _refuse() -> BadRequestError:
 def parse_query(query: str) -> AddressQuery:
     """Split a typed address into street, house number and postcode; town names are dropped."""
     text = " ".join(query.split())
-    if not text or len(text) > MAX_QUERY:
+    if not text or len(query) > MAX_QUERY:
         raise _refuse()
     postcode_match = _POSTCODE.search(text)
     postcode = postcode_match.group(1) if postcode_match else None

@@ -1,7 +1,11 @@
-"""Schemathesis fuzzes every operation of the OpenAPI definition; no input may cause a 5xx."""
+"""Schemathesis fuzzes every operation of the OpenAPI definition with every check it has: no
+input causes a 5xx, every answer's status, media type, headers and body are the documented ones,
+requests the description calls invalid are refused and valid ones accepted, a missing required
+header is refused, and an undocumented method gets 405 with an `Allow` naming the right ones."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,10 +13,17 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES_PER_OPERATION = 25
+HERE = Path(__file__).parent
+# The exceptions to the checks, each named with its reason, and the budget of the slow ones.
+CONFIG = HERE / "schemathesis.toml"
+# Drops generated dates after today, the one rule no JSON Schema can state (it moves daily).
+HOOKS = HERE / "schemathesis_hooks.py"
+# Per operation, on top of the coverage phase's own deterministic cases (boundaries, every
+# parameter missing or wrong): a whole run stays near a minute on two cores.
+EXAMPLES_PER_OPERATION = 5
 
 
-def test_no_input_causes_a_server_error(
+def test_the_api_description_tells_the_truth(
     service_url: str, tokens: dict[str, str], restore: None, tmp_path: Path
 ) -> None:
     """The schemathesis CLI against the live service; writes carry an admin token."""
@@ -22,14 +33,18 @@ def test_no_input_causes_a_server_error(
     result = subprocess.run(
         [
             command,
+            "--config-file",
+            str(CONFIG),
             "run",
             f"{service_url}/openapi.json",
             "--checks",
-            "not_a_server_error",
+            "all",
             "--max-examples",
             str(EXAMPLES_PER_OPERATION),
+            # One worker: Python 3.11 can fail to build an AST in two threads at once
+            # (CPython gh-106905), which Hypothesis does while describing its strategies.
             "--workers",
-            "2",
+            "1",
             "--suppress-health-check",
             "all",
             "--header",
@@ -41,8 +56,9 @@ def test_no_input_causes_a_server_error(
         text=True,
         timeout=600,
         cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
         check=False,
     )
-    summary = result.stdout[-3000:]
-    assert result.returncode == 0, summary
+    summary = result.stdout[-6000:]
+    assert result.returncode == 0, summary + result.stderr[-2000:]
     assert "Tested: " in summary and "passed" in summary

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 from fastapi.testclient import TestClient
 
 from service.core.errors import InvalidDataError
-from service.search.parsing import AddressQuery, normalise_street, parse_query
+from service.search.parsing import SEARCHABLE, AddressQuery, normalise_street, parse_query
 
 
 @pytest.mark.parametrize(
@@ -88,3 +91,9 @@ def test_unknown_address_finds_nothing_and_bad_input_is_a_problem(
     too_few = client.get("/lookup", params={"q": "x", "limit": 0})
     assert too_few.status_code == 400
     assert [p["field"] for p in too_few.json()["problems"]] == ["limit"]
+
+
+def test_the_described_pattern_names_exactly_the_characters_a_street_is_searched_by() -> None:
+    """`q` must hold one of them (SEARCHABLE, stated in /api); the parser keeps no other."""
+    kept = {chr(code) for code in range(sys.maxunicode + 1) if normalise_street(chr(code))}
+    assert kept == {c for c in map(chr, range(sys.maxunicode + 1)) if re.fullmatch(SEARCHABLE, c)}

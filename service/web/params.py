@@ -1,0 +1,34 @@
+"""Query parameter types several capabilities share, so the API description states exactly what
+their validation accepts: a date is `YYYY-MM-DD` (never a Unix timestamp), an AGS eight digits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+from service.core.dates import ISO_DATE
+from service.layers import AGS_PATTERN
+
+
+def _iso_date(value: Any) -> Any:
+    """Pydantic would read `0` or `1.5e9` as seconds since 1970; a date here is written out."""
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "expected a date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+"""A calendar date as RFC 3339 writes it (`full-date`), the OpenAPI `format: date`."""
+
+AGS = AGS_PATTERN
+"""The pattern of an `ags` parameter (Amtlicher Gemeindeschlüssel)."""
+AGS_DESCRIPTION = "Municipality key (AGS); needed when several are loaded, 404 if none such is"
+"""Marks the parameter (or form field) that picks the municipality: the API description gives
+every operation that takes it a 404 (service.web.openapi)."""
+
+Ags = Annotated[str | None, Query(pattern=AGS, description=AGS_DESCRIPTION)]
+"""The municipality an answer is about; without it, the only one loaded."""
