@@ -20,9 +20,10 @@ GPKG = "application/geopackage+sqlite3"
 INSTANT = f"{dates.DATE}(?:{dates.TIME})?"
 DATETIME_PATTERN = rf"^(?:{INSTANT}|(?:{INSTANT}|[.][.])?/(?:{INSTANT}|[.][.])?)$"
 """An instant, or an interval start/end whose open ends are `..` or empty (OGC API Features)."""
-ENTITY_TAG = '(?:W/)?"[^"]*"'
+ENTITY_TAG = '(?:W/)?"[^",]*"'
 ENTITY_TAGS = f"^{ENTITY_TAG}(?:[{WHITE_SPACE}]*,[{WHITE_SPACE}]*{ENTITY_TAG})*$"
-"""If-Match: one or more entity tags (RFC 9110), never `*`: a write names the version it read."""
+"""If-Match: one or more entity tags (RFC 9110), never `*`: a write names the version it read.
+A tag here holds no comma (ours are hex), as the list is split at commas."""
 
 
 def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
