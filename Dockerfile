@@ -8,16 +8,20 @@ RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM python:3.11-slim
 
+# Two service processes by default (BROADBAND_WORKERS), each with its own connection pool.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    BROADBAND_WORKERS=2 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin broadband
 # Transformation grids (22 MB): BETA2007 makes Gauss-Krüger imports accurate to centimetres.
+# postgresql-client: pg_dump, pg_restore and psql for `broadband backup` / `restore` (15, as the
+# database in compose.yaml).
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends proj-data \
+    && apt-get install --yes --no-install-recommends proj-data postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first, so code changes do not reinstall them.
@@ -31,6 +35,7 @@ COPY geodata ./geodata
 COPY service ./service
 COPY --from=assets /assets/node_modules/leaflet/dist ./node_modules/leaflet/dist
 COPY --from=assets /assets/node_modules/@geoman-io/leaflet-geoman-free/dist ./node_modules/@geoman-io/leaflet-geoman-free/dist
+COPY --from=assets /assets/node_modules/swagger-ui-dist ./node_modules/swagger-ui-dist
 RUN pip install --no-deps -e . && chown -R broadband:broadband /app
 
 USER broadband

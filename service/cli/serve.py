@@ -8,13 +8,25 @@ from typing import Annotated, Any
 import h11
 import typer
 import uvicorn
+from sqlalchemy.exc import OperationalError
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from service.cli.output import errors, fail
 from service.core import logging as logs
+from service.core import metrics
+from service.core.errors import ConfigurationError
 from service.core.settings import Settings
+from service.db.engine import make_engine
 from service.main import create_app
+from service.ops import capacity
+from service.ops.queries import server_connections
 
 TOO_LARGE = 431
+# uvicorn's supervisor pings each worker and waits this long for the reply. A new worker can
+# only reply once it has imported the service (about 10 s on a busy machine, so uvicorn's 5 s
+# would kill it as hung). A worker killed while a ping is out is only noticed when the wait
+# ends, so this is also how late such a worker may be replaced; the others serve meanwhile.
+WORKER_HEALTHCHECK_S = 20
 
 
 class _Connection(h11.Connection):
@@ -72,40 +84,76 @@ class LimitedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every way of serving shares: h11 with bounded heads, our logging, a graceful stop."""
+    return {
+        "http": LimitedH11Protocol,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "proxy_headers": True,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+    }
+
+
 def server_config(settings: Settings, host: str, port: int, **options: Any) -> uvicorn.Config:
-    """How `broadband serve` runs the app: h11 with bounded request heads, our logging."""
+    """How `broadband serve` runs the app in one process."""
     return uvicorn.Config(
-        create_app(settings),
-        host=host,
-        port=port,
-        http=LimitedH11Protocol,
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        proxy_headers=True,
-        log_config=None,
-        access_log=False,
-        **options,
+        create_app(settings), host=host, port=port, **_uvicorn_options(settings), **options
     )
+
+
+def check_connection_budget(settings: Settings) -> None:
+    """Refuse to start processes that together could exhaust the database's connections."""
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as connection:
+            server = server_connections(connection)
+    except OperationalError as exc:
+        errors.print(f"[yellow]warning:[/] connection budget not checked: {exc.orig}")
+        return
+    finally:
+        engine.dispose()
+    verdict = capacity.budget(
+        settings.workers, settings.db_pool_size, settings.db_max_overflow, server
+    )
+    if verdict.error:
+        raise fail(ConfigurationError(verdict.error))
+    if verdict.warning:
+        errors.print(f"[yellow]warning:[/] {verdict.warning}", highlight=False)
 
 
 def serve(
     port: Annotated[int, typer.Option(envvar="PORT", help="TCP port")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Processes to run [default: BROADBAND_WORKERS or 1]"),
+    ] = None,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
 ) -> None:
-    """Run the HTTP service; our logging replaces uvicorn's (and its access log: ours has ids)."""
+    """Run the HTTP service; our logging replaces uvicorn's (and its access log: ours has ids).
+
+    With several workers each process builds the app from the same environment and keeps its
+    own pool; the response cache is per process and keyed by the data version, so a write
+    through one worker is seen by the next read through any other.
+    """
     settings = Settings()
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
     logs.configure(settings)
-    if reload:
+    check_connection_budget(settings)
+    if reload or settings.workers > 1:
+        metrics.prepare_processes()  # before the workers start: they add up in shared files
         uvicorn.run(
             "service.main:create_app",
             factory=True,
             host=host,
             port=port,
-            reload=True,
-            http=LimitedH11Protocol,
-            h11_max_incomplete_event_size=settings.max_header_bytes,
-            log_config=None,
-            access_log=False,
+            reload=reload,
+            workers=None if reload else settings.workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+            **_uvicorn_options(settings),
         )
         return
     uvicorn.Server(server_config(settings, host, port)).run()

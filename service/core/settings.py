@@ -166,8 +166,29 @@ class Settings(BaseSettings):
         description="Text on the conciliation procedure (Schlichtungsverfahren) of the Land or "
         "the Schlichtungsstelle nach § 16 BGG; a generic text is shown when unset",
     )
-    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_pool_size: int = Field(
+        default=5, ge=1, le=100, description="Connections each service process keeps open"
+    )
+    db_max_overflow: int = Field(
+        default=5,
+        ge=0,
+        le=100,
+        description="Connections a process may open beyond the pool under load; "
+        "workers × (pool size + overflow) must fit the server's max_connections",
+    )
     db_connect_timeout_s: int = Field(default=3, ge=1, le=60)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Service processes `broadband serve` starts (each with its own pool)",
+    )
+    shutdown_timeout_s: int = Field(
+        default=30,
+        ge=1,
+        le=600,
+        description="On SIGTERM, how long in-flight requests may take to finish",
+    )
     public_url: str | None = Field(
         default=None,
         description="The address the public reaches the service at, e.g. "

@@ -29,6 +29,7 @@ def make_engine(settings: Settings, statement_timeout_ms: int | None = None) -> 
         settings.require_database_url(),
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         connect_args=connect_args,
     )
 

@@ -1,18 +1,25 @@
-"""`GET /metrics`: what Prometheus reads after known requests, and who may read it."""
+"""`GET /metrics`: what Prometheus reads after known requests, who may read it, and the sum over
+several worker processes of `broadband serve --workers 2`."""
 
 from __future__ import annotations
 
 import os
 import re
 import secrets
+import signal
+import socket
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import text
@@ -23,6 +30,7 @@ from service.core.settings import Settings
 from service.main import create_app
 from service.packages.export_queries import package_frames
 
+BROADBAND = Path(sys.executable).parent / "broadband"
 REQUESTS = "broadband_http_requests_total"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -156,7 +164,7 @@ def test_an_import_commit_is_counted_by_layer(
     after = scrape(public)
     with factory() as session:
         stored = session.execute(
-            text("SELECT layer, committed_at IS NOT NULL FROM imports WHERE id = :id"),
+            text("SELECT layer, committed_at IS NOT NULL FROM imports WHERE public_id = :id"),
             {"id": uploaded.json()["id"]},
         ).one()
     assert tuple(stored) == ("areas", True)
@@ -243,3 +251,102 @@ def test_processes_get_a_private_directory_or_an_emptied_one(
     monkeypatch.setenv(metrics.MULTIPROCESS_ENV, str(named))
     metrics.prepare_processes()
     assert sorted(p.name for p in named.iterdir()) == ["README"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _worker_counts(directory: Path, route: str, sent: int) -> dict[str, float]:
+    """Requests to route per worker, read from each worker's own counter file once they add up
+    to what was sent (a worker counts an answer just after its last byte has gone)."""
+    deadline = time.monotonic() + 10
+    while True:
+        counts = {}
+        for path in directory.glob("counter_*.db"):
+            families = MultiProcessCollector.merge([str(path)])  # type: ignore[no-untyped-call]
+            counts[path.stem] = sum(
+                sample.value
+                for family in families
+                for sample in family.samples
+                if sample.name == REQUESTS and sample.labels["route"] == route
+            )
+        if sum(counts.values()) >= sent or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def two_workers(settings: Settings, coesfeld: object, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`broadband serve --workers 2` with public metrics, and the directory they share."""
+    assert settings.database_url is not None
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    (shared / "counter_1.db").write_bytes(b"\0" * 16)  # an earlier run's: must not count
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "BROADBAND_METRICS": "public",
+        "BROADBAND_BASEMAP_URL": "none",
+        "BROADBAND_LOG_LEVEL": "WARNING",
+        "BROADBAND_DB_POOL_SIZE": "3",
+        metrics.MULTIPROCESS_ENV: str(shared),
+    }
+    command = [str(BROADBAND), "serve", "--port", str(port), "--workers", "2"]
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while len(list(shared.glob("gauge_livesum_*.db"))) < 2:  # each worker's pool gauges
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"serve did not start two workers: {process.communicate()[0]}")
+            time.sleep(0.2)
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not answer"
+                time.sleep(0.2)
+        yield url, shared
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_every_scrape_adds_up_all_workers(two_workers: tuple[str, Path]) -> None:
+    url, shared = two_workers
+    assert not (shared / "counter_1.db").exists()
+    route = "/conformance"
+    sent = 0
+    deadline = time.monotonic() + 60
+    while True:  # new connections, until the kernel has handed some to each worker
+        for _ in range(10):
+            answer = httpx.get(f"{url}{route}", headers={"Connection": "close"}, timeout=30)
+            assert answer.status_code == 200
+            sent += 1
+        per_worker = _worker_counts(shared, route, sent)
+        if sum(1 for count in per_worker.values() if count > 0) == 2:
+            break
+        assert time.monotonic() < deadline, f"one worker answered everything: {per_worker}"
+    assert sum(per_worker.values()) == sent
+
+    for _ in range(6):  # whichever worker answers the scrape
+        answer = httpx.get(f"{url}/metrics", headers={"Connection": "close"}, timeout=30)
+        samples = parse(answer.text)
+        counted = value(
+            samples, "broadband_http_requests_total", method="GET", route=route, status="200"
+        )
+        assert counted == sent
+        assert value(samples, "broadband_db_pool_size") == 2 * 3  # two pools of three
