@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from service.core import metrics
 from service.coverage import figures, reports
 from service.coverage.rules import Breakdown
-from service.db.state import data_version
 from service.web import openapi, params
+from service.web.cached import cached
 from service.web.deps import SessionDep, SettingsDep
 from service.web.params import IsoDate
 
@@ -66,8 +66,7 @@ def _cached(
     The key holds the parsed parameters only, so unknown or reordered ones cannot multiply it.
     """
     compute = _counted(view, compute)
-    key = (request.url.path, params, data_version(session))
-    return request.app.state.cache.get_or_compute(key, compute)
+    return cached(request, session, (request.url.path, params), compute)
 
 
 def _json(data: Any) -> Response:

@@ -13,6 +13,7 @@ from service.features import documents as ogc
 from service.features import html, openapi
 from service.features import queries as items
 from service.layers import COLLECTIONS, Collection
+from service.web.cached import cached
 from service.web.deps import SessionDep, base_url
 from service.web.negotiation import etag, negotiated, not_modified, wants_html
 
@@ -77,8 +78,8 @@ def api_definition(request: Request) -> Response:
 
 
 def _collection_doc(request: Request, session: SessionDep, collection: Collection) -> Any:
-    key = ("collection", collection.id, data_version(session))
-    extent = request.app.state.cache.get_or_compute(key, lambda: items.extent(session, collection))
+    key = ("collection", collection.id)
+    extent = cached(request, session, key, lambda: items.extent(session, collection))
     return ogc.collection_doc(base_url(request), collection, extent)
 
 

@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.db.state import data_version
 from service.maps.report import Report, build_report
 from service.maps.report_pdf import chart_svg, report_pdf
 from service.maps.routes import public_page_headers
 from service.web import params
+from service.web.cached import cached
 from service.web.deps import SessionDep, SettingsDep
 from service.web.params import IsoDate
 from service.web.templates import templates
@@ -34,9 +34,9 @@ def _report(
     ags: str | None,
     as_of: dt.date | None,
 ) -> Report:
-    key = ("report", ags, as_of, settings.demand_quota, data_version(session))
-    report: Report = request.app.state.cache.get_or_compute(
-        key, lambda: build_report(session, ags, as_of, settings.demand_quota)
+    key = ("report", ags, as_of, settings.demand_quota)
+    report: Report = cached(
+        request, session, key, lambda: build_report(session, ags, as_of, settings.demand_quota)
     )
     return report
 

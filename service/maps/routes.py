@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.core.settings import Settings
-from service.db.state import data_version
 from service.maps import pages
 from service.maps.webmap import PAGE_ASSETS, MapOptions
 from service.web import openapi, params
+from service.web.cached import cached, current_version
 from service.web.deps import SessionDep, SettingsDep
 from service.web.negotiation import etag, not_modified
 from service.web.params import IsoDate
@@ -86,13 +86,14 @@ def _page(
 ) -> Response:
     # Content-hashed asset URLs: part of the key, so the page's ETag changes when they do.
     options = replace(options, asset_urls=request.app.state.assets.links(PAGE_ASSETS))
-    key = (request.url.path, options, ags, as_of, data_version(session))
-    tag = etag(key)
+    key = (request.url.path, options, ags, as_of)
+    version = current_version(request, session, key)
+    tag = etag((*key, version))
     headers = public_page_headers(settings, tag)
-    if (cached := not_modified(request, tag, headers)) is not None:
-        return cached
+    if (unchanged := not_modified(request, tag, headers)) is not None:
+        return unchanged
     body = request.app.state.cache.get_or_compute(
-        key, lambda: pages.map_page(session, ags, as_of, options)
+        key, version, lambda: pages.map_page(session, ags, as_of, options)
     )
     return HTMLResponse(body, headers=headers)
 
@@ -168,6 +169,6 @@ def printed_map(
     request: Request, session: SessionDep, as_of: AsOf = None, ags: Ags = None
 ) -> Response:
     """Title, legend, scale bar, north arrow and date; drawn without any basemap."""
-    key = (request.url.path, ags, as_of, data_version(session))
-    png = request.app.state.cache.get_or_compute(key, lambda: pages.print_page(session, ags, as_of))
+    key = (request.url.path, ags, as_of)
+    png = cached(request, session, key, lambda: pages.print_page(session, ags, as_of))
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})

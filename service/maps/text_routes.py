@@ -6,29 +6,36 @@ map gets the same figures at the same freshness.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.db.state import data_version
+from service.core.settings import Settings
 from service.maps import text_view
 from service.maps.routes import Ags, AsOf, public_page_headers
 from service.web import openapi
+from service.web.cached import current_version
 from service.web.deps import SessionDep, SettingsDep
 from service.web.negotiation import etag, not_modified
 from service.web.templates import templates
 
 router = APIRouter(tags=["map"])
+STATEMENT_VERSION = 0  # the statement depends on the settings (in its key), not on the data
 
 
 def _cached_page(
-    request: Request, key: tuple[object, ...], headers: dict[str, str], render: Callable[[], str]
+    request: Request,
+    key: tuple[object, ...],
+    version: Hashable,
+    settings: Settings,
+    render: Callable[[], str],
 ) -> Response:
-    if (cached := not_modified(request, headers["ETag"], headers)) is not None:
-        return cached
-    body = request.app.state.cache.get_or_compute(key, render)
+    headers = public_page_headers(settings, etag((*key, version)))
+    if (unchanged := not_modified(request, headers["ETag"], headers)) is not None:
+        return unchanged
+    body = request.app.state.cache.get_or_compute(key, version, render)
     return HTMLResponse(body, headers=headers)
 
 
@@ -47,7 +54,7 @@ def text_page(
     ags: Ags = None,
 ) -> Response:
     """Every figure and feature of the map as HTML tables, printable."""
-    key = (request.url.path, ags, as_of, settings.demand_quota, data_version(session))
+    key = (request.url.path, ags, as_of, settings.demand_quota)
     query = {k: v for k, v in (("as_of", as_of), ("ags", ags)) if v is not None}
     suffix = f"?{urlencode(query)}" if query else ""
     quota = settings.demand_quota
@@ -56,7 +63,7 @@ def text_page(
         view = text_view.text_view(session, ags, as_of, quota)
         return text_view.render(request, view, suffix)
 
-    return _cached_page(request, key, public_page_headers(settings, etag(key)), render)
+    return _cached_page(request, key, current_version(request, session, key), settings, render)
 
 
 @router.get(
@@ -90,4 +97,4 @@ def accessibility_statement(request: Request, settings: SettingsDep) -> Response
             german_date=text_view.german_date,
         )
 
-    return _cached_page(request, key, public_page_headers(settings, etag(key)), render)
+    return _cached_page(request, key, STATEMENT_VERSION, settings, render)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.core.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
 
 
 def get_settings(request: Request) -> Settings:
@@ -25,9 +29,21 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A read session per request; writes go through `service.db.engine.transaction`."""
-    with request.app.state.sessionmaker() as session:
+    """A read session per request; writes go through `service.db.engine.transaction`.
+
+    The session closes after the answer has been sent. If the database ended the connection
+    in between (a restart), the closing ROLLBACK fails; there is nothing left to roll back and
+    the client already has its answer, so the error is logged, not raised into a response that
+    has started (which would drop the client's keep-alive connection).
+    """
+    session: Session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except DBAPIError as exc:
+            LOGGER.warning("read session closed on a lost connection: %s", type(exc.orig).__name__)
 
 
 def base_url(request: Request) -> str:

@@ -63,6 +63,8 @@ PROBLEM_JSON = "application/problem+json"
 PARAMETER_PLACES = ("query", "path", "header", "cookie")
 ECHOED_PLACES = ("query", "path")  # headers and cookies may be credentials: never echoed
 MAX_ECHO = 80
+# While the database is away: a restart takes seconds; clients may come back after this many.
+RETRY_SOON = {"Retry-After": "5"}
 
 LOGGER = logging.getLogger(__name__)
 
@@ -126,9 +128,11 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
     title = type(error).__name__.removesuffix("Error")
     if status >= 500:
         LOGGER.error("%s; answered %d", title, status, exc_info=error)
-    headers = {}
+    headers: dict[str, str] = {}
     if isinstance(error, AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="broadband"'
+    if isinstance(error, DatabaseUnavailableError):
+        headers.update(RETRY_SOON)
     if isinstance(error, MethodNotAllowedError):
         headers["Allow"] = ", ".join(error.allowed)
     if isinstance(error, TooManyRequestsError):
@@ -155,7 +159,7 @@ async def _database_down(request: Request, error: Exception) -> JSONResponse:
     if not health.down:
         LOGGER.error("database error; answered 503", exc_info=error)
     detail = "the database cannot be reached right now; see /readyz"
-    return problem(503, "DatabaseUnavailable", detail)
+    return problem(503, "DatabaseUnavailable", detail, headers=RETRY_SOON)
 
 
 def _parameter_problem(error: Mapping[str, Any]) -> Problem:
