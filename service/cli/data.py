@@ -70,7 +70,7 @@ def _preview_table(record: Import) -> Table:
     table = Table(
         "",
         "features",
-        title=f"import {record.id}: {record.file_name} → {record.layer}",
+        title=f"import {record.public_id}: {record.file_name} → {record.layer}",
         box=box.SIMPLE_HEAD,
     )
     table.add_row("added", f"{counts['added']:,}")
@@ -166,14 +166,15 @@ def import_command(
         record = deliveries.preview(factory, request, who, ags)
         _print_preview(record)
         if dry_run:
-            console.print(
-                f"dry run: no feature changed (to apply it later: POST /imports/{record.id}/commit)"
-            )
+            later = f"POST /imports/{record.public_id}/commit"
+            console.print(f"dry run: no feature changed (to apply it later: {later})")
             return
-        deliveries.commit(factory, record.id, Principal(who, Role.ADMIN))  # the server's shell
+        deliveries.commit(
+            factory, record.public_id, Principal(who, Role.ADMIN)
+        )  # the server's shell
     except DomainError as error:
         raise fail(error) from error
-    console.print(f"[green]imported[/] {file.name} into {layer} (import {record.id})")
+    console.print(f"[green]imported[/] {file.name} into {layer} (import {record.public_id})")
 
 
 def export_command(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth.tokens import Principal, authorize
@@ -38,7 +40,7 @@ def preview(
 
 def commit(
     factory: sessionmaker[Session],
-    import_id: int,
+    import_id: uuid.UUID,
     principal: Principal,
     statement_timeout_ms: int = IMPORT_STATEMENT_TIMEOUT_MS,
 ) -> Import:
@@ -55,7 +57,7 @@ def commit(
     return committed
 
 
-def _own(session: Session, import_id: int, principal: Principal) -> Import:
+def _own(session: Session, import_id: uuid.UUID, principal: Principal) -> Import:
     """The preview, if this principal uploaded it or is an admin; else as if it did not exist."""
     record = imports.get(session, import_id)
     if record.actor != principal.name and principal.role is not Role.ADMIN:
@@ -65,6 +67,6 @@ def _own(session: Session, import_id: int, principal: Principal) -> Import:
     return record
 
 
-def stored(session: Session, import_id: int, principal: Principal) -> Import:
+def stored(session: Session, import_id: uuid.UUID, principal: Principal) -> Import:
     """A stored preview (and whether it was committed), for its uploader or an admin only."""
     return _own(session, import_id, principal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -340,9 +341,9 @@ def preview(
     return record
 
 
-def get(session: Session, import_id: int, lock: bool = False) -> Import:
-    """One import, or 404."""
-    statement = select(Import).where(Import.id == import_id)
+def get(session: Session, import_id: uuid.UUID, lock: bool = False) -> Import:
+    """One import by its public id, or 404."""
+    statement = select(Import).where(Import.public_id == import_id)
     found = session.execute(statement.with_for_update() if lock else statement).scalar_one_or_none()
     if found is None:
         raise NotFoundError(f"no import {import_id}")
@@ -351,11 +352,11 @@ def get(session: Session, import_id: int, lock: bool = False) -> Import:
 
 def _conflict(record: Import, message: str) -> ConflictError:
     return ConflictError(
-        [Problem(record.layer, None, None, message)], f"import {record.id}: {message}"
+        [Problem(record.layer, None, None, message)], f"import {record.public_id}: {message}"
     )
 
 
-def commit(session: Session, import_id: int, actor: str) -> Import:
+def commit(session: Session, import_id: uuid.UUID, actor: str) -> Import:
     """Apply the stored preview, exactly; 409 if the layer changed since or it was applied."""
     record = get(session, import_id, lock=True)
     if record.committed_at is not None:
@@ -366,7 +367,7 @@ def commit(session: Session, import_id: int, actor: str) -> Import:
         raise _conflict(record, f"{layer} changed since the preview; preview the file again")
     session.execute(
         text("SELECT set_config('broadband.source', :source, true)"),
-        {"source": f"import {record.id}: {record.file_name}"},
+        {"source": f"import {record.public_id}: {record.file_name}"},
     )
     key = ("external_id",) if record.match == "external_id" else LAYERS[layer].key
     staging = stage(session, layer, _features(layer, record.features), key)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi import Path as PathParameter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +19,7 @@ from service.web.deps import SessionDep, SettingsDep, base_url
 from service.web.throttle import take_upload
 
 router = APIRouter(tags=["imports"])
-ImportId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
+ImportId = params.ImportId
 UPLOAD_SCHEMA = {
     "type": "object",
     "required": ["file", "layer"],
@@ -55,7 +54,7 @@ PROBLEM = {"description": "Problem document", "content": {"application/problem+j
 
 
 def _document(request: Request, record: Import) -> dict[str, Any]:
-    url = f"{base_url(request)}/imports/{record.id}"
+    url = f"{base_url(request)}/imports/{record.public_id}"
     links = [{"href": url, "rel": "self", "type": "application/json"}]
     if record.committed_at is None:
         links.append({"href": f"{url}/commit", "rel": "commit", "type": "application/json"})
@@ -63,7 +62,7 @@ def _document(request: Request, record: Import) -> dict[str, Any]:
         changes = f"{base_url(request)}/changes?collection={record.layer}"
         links.append({"href": changes, "rel": "related", "type": "application/json"})
     return {
-        "id": record.id,
+        "id": str(record.public_id),
         "status": "preview" if record.committed_at is None else "committed",
         "file_name": record.file_name,
         "layer": record.layer,

@@ -4,8 +4,10 @@ their validation accepts: a date is `YYYY-MM-DD` (never a Unix timestamp), an AG
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Any
 
+from fastapi import Path as PathParameter
 from fastapi import Query
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
@@ -32,3 +34,8 @@ every operation that takes it a 404 (service.web.openapi)."""
 
 Ags = Annotated[str | None, Query(pattern=AGS, description=AGS_DESCRIPTION)]
 """The municipality an answer is about; without it, the only one loaded."""
+
+ImportId = Annotated[
+    uuid.UUID, PathParameter(description="The preview's id, as `POST /imports` answered it")
+]
+"""A stored import (preview) by its public id: random, so no preview's id reveals another's."""

@@ -6,10 +6,10 @@ committed by `packages.deliveries`, so the page and the API accept and refuse th
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi import Path as PathParameter
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from service.core.errors import InvalidDataError, Problem, TooManyRequestsError
 from service.core.settings import Settings
 from service.layers import COLLECTIONS, importable
 from service.packages import deliveries, uploads
+from service.web import params
 from service.web.deps import SessionDep, SettingsDep
 from service.web.security import page_headers
 from service.web.templates import templates
@@ -31,7 +32,7 @@ from service.workspace import delivery_queries, rules
 router = APIRouter(tags=["Redaktion"], include_in_schema=False)
 
 PAGE = "/redaktion/lieferung"
-ImportId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
+ImportId = params.ImportId
 EXTRA_FIELDS = ("csrf_token",)  # beside the fields `POST /imports` reads
 UPLOAD_SETTING = "BROADBAND_UPLOAD_LIMIT"
 MATCHES = [("name", "nach Name"), ("external_id", "nach externer Kennung")]
@@ -107,7 +108,7 @@ async def delivery_upload(
         return _too_many(request, settings, user, limited.retry_after)
     except InvalidDataError as error:
         return _page(request, settings, user, 422, **_refused(error.problems, error.summary))
-    return RedirectResponse(f"{PAGE}/{record.id}", 303, headers=page_headers(settings))
+    return RedirectResponse(f"{PAGE}/{record.public_id}", 303, headers=page_headers(settings))
 
 
 def _shown(
@@ -115,7 +116,7 @@ def _shown(
     settings: Settings,
     user: SignedIn,
     session: Session,
-    import_id: int,
+    import_id: uuid.UUID,
     status: int = 200,
     **context: Any,
 ) -> Response:

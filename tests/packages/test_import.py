@@ -374,7 +374,9 @@ def test_the_preview_is_exactly_what_commit_does(
     assert _counts(record) == {"added": 1, "changed": 2, "unchanged": 14, "missing": 1}
     moved = [c for c in record.preview["changed"] if c["geometry_changed"]]
     assert len(moved) == 1 and moved[0]["moved_m"] == pytest.approx(25, abs=0.01)
-    committed = deliveries.commit(factory, record.id, Principal("test-committer", Role.ADMIN))
+    committed = deliveries.commit(
+        factory, record.public_id, Principal("test-committer", Role.ADMIN)
+    )
     with factory() as session:
         log = (
             session.execute(
@@ -387,7 +389,7 @@ def test_the_preview_is_exactly_what_commit_does(
             .mappings()
             .all()
         )
-    assert {row["source"] for row in log} == {f"import {record.id}: schulen.gpkg"}
+    assert {row["source"] for row in log} == {f"import {record.public_id}: schulen.gpkg"}
     assert {row["actor"] for row in log} == {"test-committer"}
     done = {(row["operation"], row["name"] or row["old_name"]) for row in log}
     planned = {("insert", a["feature"]) for a in record.preview["added"]}
@@ -395,7 +397,7 @@ def test_the_preview_is_exactly_what_commit_does(
     planned |= {("delete", m["feature"]) for m in record.preview["missing"]}
     assert done == planned and ("delete", gone) in done
     with pytest.raises(ConflictError, match="already committed"):
-        deliveries.commit(factory, record.id, Principal("test-committer", Role.ADMIN))
+        deliveries.commit(factory, record.public_id, Principal("test-committer", Role.ADMIN))
 
 
 def test_a_stale_preview_is_refused(
@@ -418,7 +420,7 @@ def test_a_stale_preview_is_refused(
         session.commit()
     before = _fingerprint(factory)
     with pytest.raises(ConflictError, match="changed since the preview"):
-        deliveries.commit(factory, record.id, Principal("test", Role.ADMIN))
+        deliveries.commit(factory, record.public_id, Principal("test", Role.ADMIN))
     assert _fingerprint(factory) == before
 
 
@@ -433,7 +435,7 @@ def test_matching_by_external_id_renames_instead_of_replacing(
     path = tmp_path / "ortsteile.gpkg"
     districts.to_file(path)
     first = _preview(factory, path, "districts")
-    deliveries.commit(factory, first.id, Principal("test", Role.ADMIN))
+    deliveries.commit(factory, first.public_id, Principal("test", Role.ADMIN))
     districts.loc[0, "name"] = "Umbenannt"
     districts.to_file(path)
     renamed = _preview(factory, path, "districts", match=Match.EXTERNAL_ID)

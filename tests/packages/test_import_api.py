@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,8 +115,9 @@ def test_imports_need_a_token_and_the_right_role(
     assert _upload(client, delivery, None).status_code == 401
     refused = _upload(client, delivery, tokens["editor"], layer="addresses")
     assert refused.status_code == 403
-    assert client.post("/imports/999999/commit", headers=_auth(tokens["editor"])).status_code == 404
-    assert client.get("/imports/999999", headers=_auth(tokens["editor"])).status_code == 404
+    nobody = f"/imports/{uuid.uuid4()}"
+    assert client.post(f"{nobody}/commit", headers=_auth(tokens["editor"])).status_code == 404
+    assert client.get(nobody, headers=_auth(tokens["editor"])).status_code == 404
 
 
 def test_a_preview_is_only_for_its_uploader_and_admins(
@@ -141,6 +143,23 @@ def test_a_preview_is_only_for_its_uploader_and_admins(
     finally:
         with transaction(factory, "test-suite") as session:
             session.execute(text("DELETE FROM api_tokens WHERE name = 'test-other-editor'"))
+
+
+def test_preview_ids_are_random_so_no_preview_reveals_another(
+    client: TestClient, tokens: dict[str, str], delivery: Path, factory: sessionmaker[Session]
+) -> None:
+    ids = [_upload(client, delivery, tokens["editor"]).json()["id"] for _ in range(2)]
+    drawn = [uuid.UUID(value) for value in ids]
+    assert all(value.version == 4 for value in drawn) and drawn[0] != drawn[1]
+    with factory() as session:  # the sequential key stays inside the database
+        numbers = session.execute(
+            text("SELECT id FROM imports WHERE public_id = ANY(:ids) ORDER BY id"),
+            {"ids": drawn},
+        ).scalars()
+        first, second = list(numbers)
+    assert second == first + 1 and str(first) not in ids and str(second) not in ids
+    refused = client.get(f"/imports/{second}", headers=_auth(tokens["editor"]))
+    assert refused.status_code == 400  # the old guessable form is not even a valid id
 
 
 def test_a_stale_preview_gets_409(

@@ -390,7 +390,7 @@ def test_a_planners_shapefile_without_dates_imports(
         "counts": {"file": 0, "--status-since": 0, "today": 4, "unchanged": len(areas) - 3},
     }
     unchanged_before = _stored(factory, "Kernstadt Süd")
-    deliveries.commit(factory, record.id, Principal("test", Role.EDITOR))
+    deliveries.commit(factory, record.public_id, Principal("test", Role.EDITOR))
     assert _stored(factory, "Kernstadt Innenstadt") == {
         "status": "connected",
         "funding": "funded",

@@ -27,6 +27,7 @@ DELIVERY = "/redaktion/lieferung"
 USER, PASSWORD = "test-rate-clara", "Glasfaser-Grenze-2026"
 OTHER_CLIENT = ("10.0.0.2", 123)
 BAD_TOKEN = {"Authorization": "Bearer not-a-token-of-ours"}
+NO_IMPORT = "/imports/00000000-0000-4000-8000-000000000000"  # a well-formed id of nothing
 
 
 @pytest.fixture
@@ -151,10 +152,10 @@ def test_failed_sign_ins_refuse_the_address_even_the_right_password(
 
 def test_a_refusal_ends_when_the_window_frees(settings: Settings) -> None:
     with _app(settings, auth_failure_limit="1/second") as client:
-        assert client.get("/imports/1", headers=BAD_TOKEN).status_code == 401
-        wait = _wait(client.get("/imports/1", headers=BAD_TOKEN), 1)
+        assert client.get(NO_IMPORT, headers=BAD_TOKEN).status_code == 401
+        wait = _wait(client.get(NO_IMPORT, headers=BAD_TOKEN), 1)
         time.sleep(wait + 0.1)
-        assert client.get("/imports/1", headers=BAD_TOKEN).status_code == 401
+        assert client.get(NO_IMPORT, headers=BAD_TOKEN).status_code == 401
 
 
 def test_wrong_tokens_are_counted_right_ones_are_not(
@@ -163,11 +164,11 @@ def test_wrong_tokens_are_counted_right_ones_are_not(
     editor = {"Authorization": f"Bearer {tokens['editor']}"}
     with _app(settings, auth_failure_limit="2/minute") as client:
         for _ in range(5):
-            assert client.get("/imports/999999999", headers=editor).status_code == 404
+            assert client.get(NO_IMPORT, headers=editor).status_code == 404
         malformed = {"Authorization": "Basic dGVzdDp0ZXN0"}
-        assert client.get("/imports/1", headers=malformed).status_code == 401
-        assert client.get("/imports/1", headers=BAD_TOKEN).status_code == 401
-        refused = client.get("/imports/1", headers=BAD_TOKEN)
+        assert client.get(NO_IMPORT, headers=malformed).status_code == 401
+        assert client.get(NO_IMPORT, headers=BAD_TOKEN).status_code == 401
+        refused = client.get(NO_IMPORT, headers=BAD_TOKEN)
         _wait(refused, 60)
         assert refused.headers["content-type"] == "application/problem+json"
         problem = refused.json()
@@ -175,10 +176,10 @@ def test_wrong_tokens_are_counted_right_ones_are_not(
         assert "2 per 1 minute" in problem["detail"]
         assert "BROADBAND_AUTH_FAILURE_LIMIT" in problem["detail"]
         # A right token from this address waits too, or a lucky guess would get through.
-        _wait(client.get("/imports/999999999", headers=editor), 60)
+        _wait(client.get(NO_IMPORT, headers=editor), 60)
         elsewhere = TestClient(client.app, client=OTHER_CLIENT)
-        assert elsewhere.get("/imports/999999999", headers=editor).status_code == 404
-        assert elsewhere.get("/imports/1", headers=BAD_TOKEN).status_code == 401
+        assert elsewhere.get(NO_IMPORT, headers=editor).status_code == 404
+        assert elsewhere.get(NO_IMPORT, headers=BAD_TOKEN).status_code == 401
         documented = client.get("/openapi.json").json()["paths"]["/imports"]["post"]["responses"]
         assert "Retry-After" in documented["429"]["headers"]
 
@@ -186,8 +187,8 @@ def test_wrong_tokens_are_counted_right_ones_are_not(
 def test_the_default_allows_ten_failures_a_minute(settings: Settings, coesfeld: object) -> None:
     with _app(settings) as client:
         for _ in range(10):
-            assert client.get("/imports/1", headers=BAD_TOKEN).status_code == 401
-        _wait(client.get("/imports/1", headers=BAD_TOKEN), 60)
+            assert client.get(NO_IMPORT, headers=BAD_TOKEN).status_code == 401
+        _wait(client.get(NO_IMPORT, headers=BAD_TOKEN), 60)
 
 
 def test_uploads_over_the_limit_are_refused_and_store_nothing(
@@ -249,7 +250,7 @@ def test_off_switches_a_limit_off(
     fileless = {"layer": "areas"}  # refused (400), but an upload that counts all the same
     with _app(settings, auth_failure_limit="off", upload_limit="OFF") as client:
         for _ in range(15):
-            assert client.get("/imports/1", headers=BAD_TOKEN).status_code == 401
+            assert client.get(NO_IMPORT, headers=BAD_TOKEN).status_code == 401
         for _ in range(3):
             assert client.post("/imports", data=fileless, headers=editor).status_code == 400
     with _app(settings, upload_limit="2/hour") as client:
