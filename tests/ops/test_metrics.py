@@ -6,11 +6,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
-import socket
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +25,8 @@ from service.core import metrics
 from service.core.settings import Settings
 from service.main import create_app
 from service.packages.export_queries import package_frames
+from tests.helpers import serve_process, stop_process
 
-BROADBAND = Path(sys.executable).parent / "broadband"
 REQUESTS = "broadband_http_requests_total"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -253,13 +249,6 @@ def test_processes_get_a_private_directory_or_an_emptied_one(
     assert sorted(p.name for p in named.iterdir()) == ["README"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _worker_counts(directory: Path, route: str, sent: int) -> dict[str, float]:
     """Requests to route per worker, read from each worker's own counter file once they add up
     to what was sent (a worker counts an answer just after its last byte has gone)."""
@@ -282,47 +271,24 @@ def _worker_counts(directory: Path, route: str, sent: int) -> dict[str, float]:
 @pytest.fixture
 def two_workers(settings: Settings, coesfeld: object, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`broadband serve --workers 2` with public metrics, and the directory they share."""
-    assert settings.database_url is not None
     shared = tmp_path / "metrics"
     shared.mkdir()
     (shared / "counter_1.db").write_bytes(b"\0" * 16)  # an earlier run's: must not count
-    port = _free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "BROADBAND_METRICS": "public",
-        "BROADBAND_BASEMAP_URL": "none",
-        "BROADBAND_LOG_LEVEL": "WARNING",
-        "BROADBAND_DB_POOL_SIZE": "3",
-        metrics.MULTIPROCESS_ENV: str(shared),
-    }
-    command = [str(BROADBAND), "serve", "--port", str(port), "--workers", "2"]
-    process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    served = serve_process(
+        settings,
+        2,
+        BROADBAND_METRICS="public",
+        BROADBAND_DB_POOL_SIZE="3",
+        **{metrics.MULTIPROCESS_ENV: str(shared)},
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
     try:
+        deadline = time.monotonic() + 90
         while len(list(shared.glob("gauge_livesum_*.db"))) < 2:  # each worker's pool gauges
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"serve did not start two workers: {process.communicate()[0]}")
+            assert time.monotonic() < deadline, "serve did not start two workers"
             time.sleep(0.2)
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve did not answer"
-                time.sleep(0.2)
-        yield url, shared
+        yield served.url, shared
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(served)
 
 
 def test_every_scrape_adds_up_all_workers(two_workers: tuple[str, Path]) -> None:
