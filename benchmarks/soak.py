@@ -149,7 +149,8 @@ def _service(url: str, workers: int) -> Iterator[tuple[str, subprocess.Popen[byt
         "BROADBAND_LOG_LEVEL": "WARNING",
     }
     command = [str(BROADBAND), "serve", "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    # A process group of its own, so a stop that hangs can take the workers along.
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait(lambda: len(worker_pids(process.pid)) == workers and _ready(base), 120, "service")
@@ -159,7 +160,7 @@ def _service(url: str, workers: int) -> Iterator[tuple[str, subprocess.Popen[byt
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _ready(base: str) -> bool:

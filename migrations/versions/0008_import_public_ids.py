@@ -1,7 +1,8 @@
 """Imports get a random public id: a preview's address can no longer be guessed from another's.
 
-The sequential `id` stays the primary key (the change log's `source` names it); clients only see
-`public_id`, a version-4 UUID drawn by PostgreSQL (`gen_random_uuid()`, built in since 13).
+The sequential `id` stays the primary key inside the database; clients and the change log's
+`source` see only `public_id`, a version-4 UUID drawn by PostgreSQL (`gen_random_uuid()`, built in
+since 13).
 
 Revision ID: 0008
 Revises: 0007

@@ -147,36 +147,37 @@ def sign_in(
     """
     name = name.strip()
     failures, client = rate_limits(request).auth_failures, client_address(request)
-    wait = failures.retry_after(client)
-    if wait is not None:
-        return _form(
-            request,
-            settings,
-            name=name,
-            next_page=next_page,
-            message=_slow_down(wait),
-            status=429,
-            retry_after=wait,
-        )
-    if not sessions.csrf_matches(request.cookies.get(sessions.FORM_COOKIE), csrf_token):
-        metrics.sign_in_failed("stale_form")
-        return _form(
-            request, settings, name=name, next_page=next_page, message=STALE_FORM, status=403
-        )
-    with transaction(request.app.state.sessionmaker, "sign-in") as session:
-        outcome = accounts.sign_in(session, name, password, now())
-    if isinstance(outcome, Refused):
-        metrics.sign_in_failed(outcome.reason.value)
-        failures.count(client)
-        return _form(
-            request,
-            settings,
-            name=name,
-            next_page=next_page,
-            message=_refusal(outcome),
-            status=STATUS[outcome.reason],
-            retry_after=_lock_wait(outcome),
-        )
+    with failures.one_at_a_time(client):  # tested, verified and counted in turn per address
+        wait = failures.retry_after(client)
+        if wait is not None:
+            return _form(
+                request,
+                settings,
+                name=name,
+                next_page=next_page,
+                message=_slow_down(wait),
+                status=429,
+                retry_after=wait,
+            )
+        if not sessions.csrf_matches(request.cookies.get(sessions.FORM_COOKIE), csrf_token):
+            metrics.sign_in_failed("stale_form")
+            return _form(
+                request, settings, name=name, next_page=next_page, message=STALE_FORM, status=403
+            )
+        with transaction(request.app.state.sessionmaker, "sign-in") as session:
+            outcome = accounts.sign_in(session, name, password, now())
+        if isinstance(outcome, Refused):
+            metrics.sign_in_failed(outcome.reason.value)
+            failures.count(client)
+            return _form(
+                request,
+                settings,
+                name=name,
+                next_page=next_page,
+                message=_refusal(outcome),
+                status=STATUS[outcome.reason],
+                retry_after=_lock_wait(outcome),
+            )
     return _signed_in(outcome, settings, next_page)
 
 

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from threading import Lock
 from typing import TYPE_CHECKING
+from weakref import WeakValueDictionary
 
 import limits
 from limits import RateLimitItem
@@ -58,6 +62,8 @@ class Budget:
     setting: str
     items: tuple[RateLimitItem, ...]
     limiter: MovingWindowRateLimiter
+    _locks: WeakValueDictionary[str, Lock] = field(default_factory=WeakValueDictionary)
+    _locks_guard: Lock = field(default_factory=Lock)
 
     def retry_after(self, client: str) -> int | None:
         """Whole seconds until the address may try again, or None while it is within budget."""
@@ -84,9 +90,27 @@ class Budget:
             self.limiter.hit(item, self.what, client)
 
     def take(self, client: str) -> None:
-        """Count one request, or refuse it (429, not counted) when the budget is used up."""
+        """Count one request, or refuse it (429) when the budget is used up.
+
+        Counting and testing are one step per window (`hit` refuses once the window is full),
+        so requests sent in parallel cannot all pass a test before any of them is counted.
+        """
+        if all(self.limiter.hit(item, self.what, client) for item in self.items):
+            return
         self.check(client)
-        self.count(client)
+        raise TooManyRequestsError(f"too many {self.what} from this address", 1)
+
+    @contextmanager
+    def one_at_a_time(self, client: str) -> Iterator[None]:
+        """Serialise one address's attempts, so the budget is tested and counted in turn.
+
+        A sign-in tests the budget, verifies the password, then counts a failure; without this,
+        parallel attempts would all pass the test while the first was still being verified.
+        """
+        with self._locks_guard:
+            lock = self._locks.setdefault(client, Lock())
+        with lock:
+            yield
 
 
 @dataclass(frozen=True)
