@@ -15,14 +15,16 @@ class VersionedCache:
 
     A key keeps only its latest answer: an older version is never asked for again, except
     while the database is down, when the version last seen is all there is (see `version_of`).
+    Versions are ordered (the data version is a counter and a date).
     """
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, Any]] = OrderedDict()
+        self._newest: Any = None
         self._lock = Lock()
 
-    def get_or_compute(self, key: Hashable, version: Hashable, compute: Callable[[], Any]) -> Any:
+    def get_or_compute(self, key: Hashable, version: Any, compute: Callable[[], Any]) -> Any:
         """The answer for key at this data version, computing and storing it on a miss."""
         with self._lock:
             entry = self._entries.get(key)
@@ -33,14 +35,27 @@ class VersionedCache:
         metrics.cache_looked_up(hit=False)
         value = compute()
         with self._lock:
+            held = self._entries.get(key)
+            if held is not None and _newer(held[0], version):
+                return value  # a later version was stored meanwhile: keep it, answer this one
             self._entries[key] = (version, value)
             self._entries.move_to_end(key)
+            if self._newest is None or _newer(version, self._newest):
+                self._newest = version
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return value
 
-    def version_of(self, key: Hashable) -> Hashable | None:
-        """The data version of the answer held for key, or None when there is none."""
+    def version_of(self, key: Hashable) -> Any:
+        """The data version of the answer held for key; else the newest this cache has seen
+        (for an ETag while the database is away); None when it has seen none."""
         with self._lock:
             entry = self._entries.get(key)
-        return None if entry is None else entry[0]
+            return self._newest if entry is None else entry[0]
+
+
+def _newer(one: Any, other: Any) -> bool:
+    try:
+        return bool(one > other)
+    except TypeError:  # versions of different kinds never displace each other
+        return False

@@ -119,7 +119,12 @@ def _units(
     if f == "csv":
         return _csv(reports.units_csv(found), f"abdeckung-{breakdown.value}")
     if f == "geojson":
-        outlines = figures.unit_outlines(session, breakdown, ags)
+        outlines = cached(
+            request,
+            session,
+            (request.url.path, ags, "outlines"),
+            lambda: figures.unit_outlines(session, breakdown, ags),
+        )
         body = jsonable_encoder(reports.units_geojson(found, outlines))
         return JSONResponse(body, media_type=GEOJSON_TYPE)
     return _json([reports.unit_json(unit) for unit in found])

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from service.core.errors import NotFoundError
-from service.db.state import data_version
 from service.features import documents as ogc
 from service.features import html, openapi
 from service.features import queries as items
 from service.layers import COLLECTIONS, Collection
-from service.web.cached import cached
+from service.web.cached import cached, current_version
 from service.web.deps import SessionDep, base_url
 from service.web.negotiation import etag, negotiated, not_modified, wants_html
 
@@ -85,7 +84,7 @@ def _collection_doc(request: Request, session: SessionDep, collection: Collectio
 
 def _cached_json(request: Request, session: SessionDep, name: str) -> tuple[str, dict[str, str]]:
     key = (name, request.url.path, str(request.query_params), wants_html(request))
-    tag = etag((*key, data_version(session)))
+    tag = etag((*key, current_version(request, session, key)))
     return tag, negotiated({"ETag": tag, "Cache-Control": "no-cache"})
 
 

@@ -14,11 +14,12 @@ from service.db.engine import timed_out
 from service.db.state import data_version
 
 
-def current_version(request: Request, session: Session, key: Hashable) -> Hashable:
+def current_version(request: Request, session: Session, key: Hashable) -> Any:
     """The data version to answer key at: the database's, or while it cannot be reached, the
-    version of the answer this process last cached for key (which is then served as it was).
+    version of the answer this process last cached for key (which is then served as it was),
+    or of the newest answer it holds (enough for an ETag over cached parts).
 
-    Without a cached answer the outage goes on to the one 503 policy in `web.problems`.
+    When the process has cached nothing, the outage goes on to the 503 policy in `web.problems`.
     """
     try:
         return data_version(session)

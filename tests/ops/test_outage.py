@@ -81,10 +81,18 @@ def test_an_outage_serves_what_is_cached_refuses_the_rest_and_recovers(
         coverage = client.get("/coverage")
         page = client.get("/map/tabelle")
         assert coverage.status_code == 200 and page.status_code == 200
+        listed = client.get("/collections", params={"f": "json"})
+        outlined = client.get("/coverage/hamlets", params={"f": "geojson"})
+        assert listed.status_code == 200 and outlined.status_code == 200
 
         cluster.stop()
         try:
             assert client.get("/coverage").json() == coverage.json()  # from the cache
+            again_listed = client.get("/collections", params={"f": "json"})
+            assert again_listed.json() == listed.json()
+            assert again_listed.headers["etag"] == listed.headers["etag"]
+            hamlets = client.get("/coverage/hamlets", params={"f": "geojson"})
+            assert hamlets.json() == outlined.json()
             again = client.get("/map/tabelle", headers={"If-None-Match": page.headers["etag"]})
             assert again.status_code == 304
 
