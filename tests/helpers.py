@@ -128,10 +128,14 @@ def serve_process(settings: Settings, workers: int = 1, **env: str) -> Served:
         "BROADBAND_LOG_LEVEL": "WARNING",
         **env,
     }
-    log = Path(tempfile.mkstemp(prefix="broadband-serve-", suffix=".log")[1])
+    handle, name = tempfile.mkstemp(prefix="broadband-serve-", suffix=".log")
+    os.close(handle)
+    log = Path(name)
     command = [str(BROADBAND), "serve", "--port", str(port), "--workers", str(workers)]
     with log.open("wb") as output:  # a file, not a pipe: a full pipe would stall the service
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
+        process = subprocess.Popen(  # a group of its own: a failed start takes its workers along
+            command, env=environment, stdout=output, stderr=output, start_new_session=True
+        )
     served = Served(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + 90
     while True:
@@ -142,7 +146,7 @@ def serve_process(settings: Settings, workers: int = 1, **env: str) -> Served:
             if ready and len(served.workers()) == workers:  # all up, none still starting
                 return served
         if time.monotonic() > deadline:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             pytest.fail(f"serve did not become ready: {log.read_text()[-3000:]}")
         time.sleep(0.2)
 
@@ -154,6 +158,6 @@ def stop_process(served: Served) -> None:
         try:
             served.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            served.process.kill()
+            os.killpg(served.process.pid, signal.SIGKILL)
             served.process.wait()
     served.log.unlink(missing_ok=True)

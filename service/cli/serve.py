@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Annotated, Any
 
 import h11
@@ -143,8 +144,10 @@ def serve(
         settings = settings.model_copy(update={"workers": workers})
     logs.configure(settings)
     check_connection_budget(settings)
+    if reload or settings.workers > 1 or metrics.MULTIPROCESS_ENV in os.environ:
+        # Before any worker starts: they add up in shared files, none left from an earlier run.
+        metrics.prepare_processes()
     if reload or settings.workers > 1:
-        metrics.prepare_processes()  # before the workers start: they add up in shared files
         uvicorn.run(
             "service.main:create_app",
             factory=True,

@@ -235,7 +235,9 @@ def test_an_unknown_metrics_setting_is_refused() -> None:
 def test_processes_get_a_private_directory_or_an_emptied_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(metrics.MULTIPROCESS_ENV, raising=False)
+    # Set first, so the variable prepare_processes() writes is restored (removed) afterwards.
+    monkeypatch.setenv(metrics.MULTIPROCESS_ENV, "")
+    monkeypatch.delenv(metrics.MULTIPROCESS_ENV)
     metrics.prepare_processes()
     made = Path(os.environ[metrics.MULTIPROCESS_ENV])
     assert made.is_dir() and stat.S_IMODE(made.stat().st_mode) == 0o700

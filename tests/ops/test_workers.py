@@ -127,10 +127,13 @@ def test_sigterm_lets_a_write_in_flight_finish_then_exits(
     results: list[tuple[httpx.Response, float]] = []
     body = json.dumps(_feature("Während des Stopps geschrieben", "planned")).encode()
 
+    first_part_sent = threading.Event()
+
     def slowly() -> Iterator[bytes]:
         # The body arrives over 2 s, so the request is surely in flight when the workers stop.
         for start in range(0, len(body), len(body) // 4 + 1):
             yield body[start : start + len(body) // 4 + 1]
+            first_part_sent.set()
             time.sleep(0.5)
 
     def write() -> None:
@@ -147,7 +150,7 @@ def test_sigterm_lets_a_write_in_flight_finish_then_exits(
 
     thread = threading.Thread(target=write)
     thread.start()
-    time.sleep(0.3)
+    assert first_part_sent.wait(30), "the write never reached the service"
     signalled = time.monotonic()
     served.process.send_signal(signal.SIGTERM)
     refused = False
