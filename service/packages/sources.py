@@ -258,14 +258,17 @@ def check_stored_vertices(
         ceilings += feature.ceiling
         if feature.ceiling > limits.vertices_per_feature:
             heavy.append(feature)
+    # A geometry too large by its size whose structure cannot be walked (an extension's blob)
+    # is refused by its ceiling: handing it to GDAL would build what the limit is there to stop.
     over = [
-        (feature, count)
+        (feature, count, count is None)
         for feature, count in stored.vertices(heavy)
-        if count is not None and count > limits.vertices_per_feature
+        if (count if count is not None else feature.ceiling) > limits.vertices_per_feature
     ]
     if over:
-        feature, most = min(over, key=lambda pair: pair[0].number)
-        message = f"has {most:,} vertices, over the limit of {limits.vertices_per_feature:,}"
+        feature, most, unwalked = min(over, key=lambda found: found[0].number)
+        has = f"may have up to {feature.ceiling:,}" if unwalked else f"has {most:,}"
+        message = f"{has} vertices, over the limit of {limits.vertices_per_feature:,}"
         raise over_limit(name, message, "BROADBAND_MAX_VERTICES_PER_FEATURE", label(feature))
     if ceilings <= limits.vertices_per_delivery:
         return

@@ -132,6 +132,21 @@ def test_a_geopackage_feature_over_the_limit_is_refused_as_it_would_be_once_read
     assert refused.problems == _refusal_once_read(path, str(path), path.name).problems
 
 
+def test_a_large_blob_that_cannot_be_walked_is_refused_by_its_size(tmp_path: Path) -> None:
+    path = _geopackage(tmp_path / "Lieferung.gpkg", _shapes())
+    with sqlite3.connect(path) as connection:  # mark the largest as an extension's encoding
+        triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger'"  # they need SpatiaLite
+        for (trigger,) in connection.execute(triggers).fetchall():
+            connection.execute(f'DROP TRIGGER "{trigger}"')
+        (blob,) = connection.execute("SELECT geom FROM areas WHERE fid = 4").fetchone()
+        marked = blob[:3] + bytes([blob[3] | 0b0010_0000]) + blob[4:]
+        connection.execute("UPDATE areas SET geom = ? WHERE fid = 4", (marked,))
+    (problem,) = _refusal(path).problems
+    assert problem.feature == "#4 Gebiet 4"
+    assert problem.message.startswith("may have up to 2")
+    assert "over the limit of 10,000" in problem.message
+
+
 def test_a_zipped_shapefile_feature_over_the_limit_is_refused_as_it_would_be_once_read(
     tmp_path: Path,
 ) -> None:
