@@ -24,16 +24,12 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,10 +41,9 @@ from service.db import schema
 from service.db.engine import make_engine, make_sessionmaker, transaction
 from service.layers import Role
 from service.ops.cluster import TemporaryCluster
-from service.ops.processes import rss_mb, worker_pids
+from service.ops.processes import rss_mb, serve, worker_pids
 from service.packages.seeding import seed
 
-BROADBAND = Path(sys.executable).parent / "broadband"
 FAULTS = ("restart", "outage", "kill")
 WARM_SHARE = 0.125  # of the run; the first fault comes at a quarter or later
 GRACE_S = 1.0  # after a fault has passed, answers may still carry it for this long
@@ -113,13 +108,6 @@ class Run:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _prepare(cluster: TemporaryCluster, editors: int) -> tuple[str, list[str]]:
     """PostGIS, the schema and Coesfeld on the throwaway cluster; one token per editor."""
     engine = create_engine(cluster.url)
@@ -136,31 +124,6 @@ def _prepare(cluster: TemporaryCluster, editors: int) -> tuple[str, list[str]]:
         ]
     engine.dispose()
     return cluster.url, secrets
-
-
-@contextmanager
-def _service(url: str, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`broadband serve --workers N` on the cluster, as an operator starts it."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "BROADBAND_BASEMAP_URL": "none",
-        "BROADBAND_LOG_LEVEL": "WARNING",
-    }
-    command = [str(BROADBAND), "serve", "--port", str(port), "--workers", str(workers)]
-    # A process group of its own, so a stop that hangs can take the workers along.
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(lambda: len(worker_pids(process.pid)) == workers and _ready(base), 120, "service")
-        yield base, process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _ready(base: str) -> bool:
@@ -319,7 +282,8 @@ def soak(
     cluster.start()
     try:
         url, secrets = _prepare(cluster, editors)
-        with _service(url, workers) as (base, process):
+        with serve(url, workers, timeout_s=120) as served:
+            base, supervisor = served.url, served.process.pid
             states = _create_areas(base, secrets)
             run = Run(outage_s)
             threads = [
@@ -334,13 +298,13 @@ def soak(
                 thread.start()
             # Memory is compared once warm: after the first stretch of load, before any fault.
             time.sleep(seconds * WARM_SHARE)
-            rss_start = {pid: rss_mb(pid) for pid in worker_pids(process.pid)}
+            rss_start = {pid: rss_mb(pid) for pid in worker_pids(supervisor)}
             for number, name in enumerate(faults, start=1):
                 at = began + seconds * number / (len(faults) + 1)
                 time.sleep(max(0.0, at - time.monotonic()))
-                _fault(run, name, cluster, base, process.pid)
+                _fault(run, name, cluster, base, supervisor)
             time.sleep(max(0.0, began + seconds - time.monotonic()))
-            rss_end = {pid: rss_mb(pid) for pid in worker_pids(process.pid)}
+            rss_end = {pid: rss_mb(pid) for pid in worker_pids(supervisor)}
             run.stop.set()
             for thread in threads:
                 thread.join(timeout=60)

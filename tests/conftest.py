@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from service.db import schema
 from service.db.engine import make_engine, make_sessionmaker, set_actor, transaction
 from service.layers import Role
 from service.main import create_app
+from service.ops.processes import free_port
 from service.packages.diff import LayerDiff
 from service.packages.seeding import seed
 from tests.helpers import CHROMIUM, FLAGS, TemporaryCluster
@@ -121,9 +121,7 @@ def service_url(settings: Settings, coesfeld: object) -> Iterator[str]:
     test's uploads and wrong tokens refuse another's: they are off here and tested on their own
     apps (tests/web/test_rate_limits.py).
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     unlimited = {"auth_failure_limit": "off", "upload_limit": "off"}
     app = create_app(settings.model_copy(update={"basemap_url": "none", **unlimited}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page
 from sqlalchemy import text
@@ -95,69 +84,15 @@ def axe_report(violations: list[dict[str, Any]]) -> str:
     )
 
 
-BROADBAND = Path(sys.executable).parent / "broadband"
-
-
-@dataclass
-class Served:
-    """A `broadband serve` process tree started by a test: the supervisor and its workers."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def workers(self) -> list[int]:
-        """The worker processes' ids; a single-process service is its own worker."""
-        return processes.worker_pids(self.process.pid) or [self.process.pid]
-
-    def cpu_ticks(self) -> dict[int, int]:
-        """User + system CPU time of each worker, in clock ticks."""
-        return {pid: processes.cpu_ticks(pid) for pid in self.workers()}
-
-
-def serve_process(settings: Settings, workers: int = 1, **env: str) -> Served:
+def serve_process(settings: Settings, workers: int = 1, **env: str) -> processes.Served:
     """`broadband serve` as an operator starts it, on the test database; returns once ready."""
     assert settings.database_url is not None
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    environment = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "BROADBAND_BASEMAP_URL": "none",
-        "BROADBAND_LOG_LEVEL": "WARNING",
-        **env,
-    }
-    handle, name = tempfile.mkstemp(prefix="broadband-serve-", suffix=".log")
-    os.close(handle)
-    log = Path(name)
-    command = [str(BROADBAND), "serve", "--port", str(port), "--workers", str(workers)]
-    with log.open("wb") as output:  # a file, not a pipe: a full pipe would stall the service
-        process = subprocess.Popen(  # a group of its own: a failed start takes its workers along
-            command, env=environment, stdout=output, stderr=output, start_new_session=True
-        )
-    served = Served(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 90
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"serve exited with {process.returncode}: {log.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.TransportError):
-            ready = httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200
-            if ready and len(served.workers()) == workers:  # all up, none still starting
-                return served
-        if time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail(f"serve did not become ready: {log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    try:
+        return processes.serve(settings.database_url, workers, env)
+    except processes.ServeStartError as failed:
+        pytest.fail(str(failed))
 
 
-def stop_process(served: Served) -> None:
+def stop_process(served: processes.Served) -> None:
     """SIGTERM, as an orchestrator stops it; killed if it does not stop in time."""
-    if served.process.poll() is None:
-        served.process.send_signal(signal.SIGTERM)
-        try:
-            served.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(served.process.pid, signal.SIGKILL)
-            served.process.wait()
-    served.log.unlink(missing_ok=True)
+    served.stop()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 from service.core.errors import ProvisioningError
+from service.ops.processes import free_port
 
 
 def server_binaries() -> Path | None:
@@ -28,13 +28,6 @@ def server_binaries() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class TemporaryCluster:
     """initdb + pg_ctl in a temporary directory, as the `postgres` user when we are root."""
 
@@ -43,7 +36,7 @@ class TemporaryCluster:
         if binaries is None:
             raise ProvisioningError("needs local PostgreSQL server binaries with PostGIS")
         self.bin = binaries
-        self.port = _free_port()
+        self.port = free_port()
         self.base = Path(tempfile.mkdtemp(prefix="broadband-pg-"))
         self.base.chmod(0o755)
         self.data = self.base / "data"

@@ -14,6 +14,7 @@ import uvicorn
 
 from service.cli.serve import server_config
 from service.core.settings import Settings
+from service.ops.processes import free_port
 
 HUNDRED_MB = 100_000_000
 
@@ -21,9 +22,7 @@ HUNDRED_MB = 100_000_000
 @pytest.fixture(scope="module")
 def served(settings: Settings, coesfeld: object) -> Iterator[tuple[str, int]]:
     """The app on a free loopback port, with the very uvicorn config `broadband serve` uses."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = server_config(settings.model_copy(update={"basemap_url": "none"}), "127.0.0.1", port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

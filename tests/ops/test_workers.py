@@ -20,7 +20,8 @@ from service.cli import app as cli
 from service.core.settings import Settings
 from service.main import create_app
 from service.ops.capacity import ServerConnections, budget
-from tests.helpers import Served, serve_process, stop_process
+from service.ops.processes import Served
+from tests.helpers import serve_process, stop_process
 
 
 @pytest.fixture(scope="module")
