@@ -2,9 +2,10 @@
 
 Statuses that follow from what an operation takes are added here, once, by rule, instead of on
 every route: a path parameter can name nothing (404), an `ags` no loaded municipality (404), a
-token can be missing or too weak (401, 403), a body too large (413); any request can carry a bad
-parameter or Host (400), a URL too long (414), or meet a server error (5XX). Routes declare only
-what is their own: the media types of their answers (`answers`) and their particular statuses.
+token can be missing or too weak (401, 403) or its address over a rate limit (429), a body too
+large (413); any request can carry a bad parameter or Host (400), a URL too long (414), or meet
+a server error (5XX). Routes declare only what is their own: the media types of their answers
+(`answers`) and their particular statuses.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ NOT_FOUND = problem("Nothing with this identifier")
 NO_MUNICIPALITY = problem("No municipality with this AGS is loaded")
 UNAUTHENTICATED = problem("No token or session, or an unknown or revoked token")
 FORBIDDEN = problem("The token's role may not do this")
+TOO_MANY = {
+    **problem(
+        "Too many failed authentications (or uploads) from this address; "
+        "`Retry-After` says how many seconds to wait"
+    ),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+}
 TOO_LARGE = problem("The body is larger than its limit (the problem names the setting)")
 SERVER_ERROR = problem(
     "The service could not answer: 503 while the database is away or a statement ran too long "
@@ -62,7 +70,7 @@ def _implied(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
     elif _picks_municipality(operation):
         implied["404"] = NO_MUNICIPALITY
     if operation.get("security"):
-        implied |= {"401": UNAUTHENTICATED, "403": FORBIDDEN}
+        implied |= {"401": UNAUTHENTICATED, "403": FORBIDDEN, "429": TOO_MANY}
     if "requestBody" in operation:
         implied["413"] = TOO_LARGE
     implied["5XX"] = SERVER_ERROR

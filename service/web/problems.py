@@ -235,17 +235,10 @@ PROBLEM_RESPONSE = {
     "description": "Problem document (RFC 9457) naming each parameter that is wrong",
     "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},
 }
-TOO_MANY_RESPONSE = {
-    "description": "Too many failed authentications (or uploads) from this address; "
-    "`Retry-After` says how many seconds to wait",
-    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-    "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},
-}
 
 
 def _described(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The OpenAPI description with FastAPI's stock 422 replaced by the 400 we really send, and
-    the 429 of the rate limits on every operation that takes a token."""
+    """The OpenAPI description with FastAPI's stock 422 replaced by the 400 we really send."""
     stock = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -255,8 +248,6 @@ def _described(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.get("responses", {})
-                if operation.get("security"):
-                    responses.setdefault("429", TOO_MANY_RESPONSE)
                 validation = responses.get("422", {})
                 if "HTTPValidationError" not in json.dumps(validation):
                     continue
