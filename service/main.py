@@ -29,6 +29,7 @@ from service.ops import routes as health
 from service.packages import export_routes as exports
 from service.packages import routes as imports
 from service.search import routes as lookup
+from service.tiles import routes as tiles
 from service.web import api_docs, openapi, problems
 from service.web.assets import Assets, asset_url
 from service.web.middleware import Compression, RequestContext, RequestMetrics
@@ -47,6 +48,7 @@ def served_assets(settings: Settings) -> Assets:
     packages = {
         "leaflet": modules / "leaflet" / "dist",
         "geoman": modules / "@geoman-io" / "leaflet-geoman-free" / "dist",
+        "protomaps-leaflet": modules / "protomaps-leaflet" / "dist",
         api_docs.PACKAGE: modules / "swagger-ui-dist",
     }
     return Assets.scan(STATIC_DIR, packages)
@@ -71,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool_usage = pool = metrics.PoolUsage(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.cache = VersionedCache()
+        # Answers, and vector tiles apart (many and larger): neither crowds out the other.
+        app.state.cache, app.state.tile_cache = VersionedCache(), tiles.cache(settings)
         try:
             yield
         finally:
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)  # after the error policy: says what it sends
     app.include_router(ogc.router)
     app.include_router(items.router)
+    app.include_router(tiles.router)
     app.include_router(changes.router)
     app.include_router(imports.router)
     app.include_router(exports.router)

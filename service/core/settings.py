@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "node_modules",
         description="Where `npm ci` put the front-end packages the service serves under /static",
     )
+    tile_cache_size: int = Field(
+        default=2048,
+        ge=0,
+        description="Vector tiles each worker keeps in memory per data version (least recently "
+        "used go first); 0: none",
+    )
     max_body_bytes: int = Field(
         default=10_000_000, ge=1_000, description="Largest request body accepted (413 above)"
     )

@@ -12,6 +12,7 @@ from service.features import documents as ogc
 from service.features import html, openapi
 from service.features import queries as items
 from service.layers import COLLECTIONS, Collection
+from service.tiles import rules as tiles
 from service.web.cached import cached, current_version
 from service.web.deps import SessionDep, base_url
 from service.web.negotiation import etag, negotiated, not_modified, wants_html
@@ -45,6 +46,7 @@ def _links_page(title: str, description: str | None, links: list[dict[str, str]]
 def landing(request: Request) -> Response:
     """Where everything is: API definition, conformance, collections, map."""
     document = ogc.landing(base_url(request), request.app.title)
+    document["links"] += tiles.landing_links(base_url(request))
     page = _links_page(document["title"], document["description"], document["links"])
     return _respond(request, document, page, ogc.JSON)
 
@@ -57,8 +59,9 @@ def landing(request: Request) -> Response:
 )
 def conformance(request: Request) -> Response:
     """Exactly the classes this service implements and tests."""
-    document = {"conformsTo": ogc.CONFORMANCE}
-    rows = [[html.Cell(uri, uri)] for uri in ogc.CONFORMANCE]
+    classes = ogc.CONFORMANCE + tiles.CONFORMANCE
+    document = {"conformsTo": classes}
+    rows = [[html.Cell(uri, uri)] for uri in classes]
     page = html.Page("Conformance", table=html.Table(["conformance class"], rows))
     return _respond(request, document, page, ogc.JSON)
 
@@ -79,7 +82,9 @@ def api_definition(request: Request) -> Response:
 def _collection_doc(request: Request, session: SessionDep, collection: Collection) -> Any:
     key = ("collection", collection.id)
     extent = cached(request, session, key, lambda: items.extent(session, collection))
-    return ogc.collection_doc(base_url(request), collection, extent)
+    document = ogc.collection_doc(base_url(request), collection, extent)
+    document["links"] += tiles.collection_links(base_url(request), collection.id)
+    return document
 
 
 def _cached_json(request: Request, session: SessionDep, name: str) -> tuple[str, dict[str, str]]:
