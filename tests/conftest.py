@@ -25,6 +25,7 @@ from service.main import create_app
 from service.ops.processes import free_port
 from service.packages.diff import LayerDiff
 from service.packages.seeding import seed
+from tests import kreis as generated
 from tests.helpers import CHROMIUM, FLAGS, TemporaryCluster
 
 
@@ -67,6 +68,16 @@ def coesfeld(factory: sessionmaker[Session]) -> dict[str, LayerDiff]:
     diffs = seed(factory, DEFAULT_PACKAGE, actor="test-suite")
     assert diffs is not None
     return diffs
+
+
+@pytest.fixture(scope="module")
+def kreis(
+    factory: sessionmaker[Session], coesfeld: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Three generated municipalities of Kreis 05990 beside Coesfeld (tests/kreis.py), loaded as
+    packages and removed when the module ends, so no other test sees more than Coesfeld."""
+    with generated.loaded(factory, tmp_path_factory.mktemp("kreis")) as key:
+        yield key
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -13,20 +15,70 @@ from service.core.vocabulary import Connection, Kind
 from service.coverage import queries
 from service.coverage.reference_queries import nearest_fibre_figures
 from service.coverage.rules import (
+    LAND_DIGITS,
     PROVIDER_METHOD,
     AddressFigure,
     AreaFigure,
     Breakdown,
     HamletUnit,
+    Municipality,
+    ReferenceFigure,
     SchoolFigures,
     Summary,
     TimelinePoint,
     Unit,
+    add_counts,
+    add_grouped,
     demand_gap,
+    region_name,
     share_pct,
     step_dates,
 )
 from service.db import state
+from service.db.state import MunicipalityRow
+
+
+@dataclass(frozen=True)
+class Region:
+    """What an answer is about: one municipality, or the loaded ones of a Kreis or Land.
+
+    Every count is per address and an address lies in one municipality, so a Kreis or Land figure
+    is the sum of its municipalities' figures, each computed as for one municipality.
+    """
+
+    key: str | None
+    name: str
+    towns: tuple[MunicipalityRow, ...]
+
+    @property
+    def aggregated(self) -> bool:
+        """Whether a Kreis or Land key was asked for (even if only one of its towns is loaded)."""
+        return self.key is not None and len(self.key) in state.LEVELS
+
+    @property
+    def members(self) -> tuple[Municipality, ...]:
+        """The municipalities added up, said in every answer about a Kreis or Land."""
+        if not self.aggregated:
+            return ()
+        return tuple(Municipality(town.ags, town.name) for town in self.towns)
+
+    def of_town(self, town: MunicipalityRow, name: str) -> tuple[str, tuple[Municipality, ...]]:
+        """A district's or hamlet's name and municipality: qualified when towns are side by side."""
+        if not self.aggregated:
+            return name, ()
+        return f"{name} ({town.name})", (Municipality(town.ags, town.name),)
+
+
+def region(session: Session, ags: str | None) -> Region:
+    """The municipalities an `ags` names (8, 5 or 2 digits), or the only one loaded."""
+    towns = tuple(state.municipalities(session, ags))
+    if ags is not None and len(ags) in state.LEVELS:
+        return Region(ags, region_name(ags), towns)
+    return Region(towns[0].ags, towns[0].name, towns)
+
+
+def _one(town: MunicipalityRow) -> Region:
+    return Region(town.ags, town.name, (town,))
 
 
 def resolve_date(session: Session, as_of: dt.date | None) -> tuple[dt.date, bool]:
@@ -46,19 +98,40 @@ def _district_counts(
     return queries.counts_by_district(session, m, as_of)
 
 
+def _town_counts(session: Session, m: int, as_of: dt.date, is_today: bool) -> queries.RankCounts:
+    """A municipality's addresses by best status rank (all its districts and the outside)."""
+    return add_counts(_district_counts(session, m, as_of, is_today).values())
+
+
 def municipality_unit(session: Session, ags: str | None, as_of: dt.date | None) -> Unit:
-    """The headline figure: connected addresses of the whole municipality."""
-    return headline(session, state.municipality(session, ags), as_of)
+    """The headline figure: connected addresses of the municipality, Kreis or Land."""
+    return region_unit(session, region(session, ags), as_of)
 
 
-def headline(session: Session, town: state.MunicipalityRow, as_of: dt.date | None) -> Unit:
+def headline(session: Session, town: MunicipalityRow, as_of: dt.date | None) -> Unit:
     """The headline figure of a municipality already looked up."""
+    return region_unit(session, _one(town), as_of)
+
+
+def region_unit(session: Session, area: Region, as_of: dt.date | None) -> Unit:
+    """The headline figure of a region: its municipalities' counts added up."""
     day, is_today = resolve_date(session, as_of)
-    totals: dict[int, int] = {}
-    for counts in _district_counts(session, town.id, day, is_today).values():
-        for rank, count in counts.items():
-            totals[rank] = totals.get(rank, 0) + count
-    return Unit(town.name, day, AddressFigure.from_ranks(totals))
+    totals = add_counts(_town_counts(session, town.id, day, is_today) for town in area.towns)
+    return Unit(area.name, day, AddressFigure.from_ranks(totals), municipalities=area.members)
+
+
+def town_units(session: Session, area: Region, as_of: dt.date | None) -> list[Unit]:
+    """One figure per municipality of the region, in AGS order (the Kreis map shows these)."""
+    day, is_today = resolve_date(session, as_of)
+    return [
+        Unit(
+            town.name,
+            day,
+            AddressFigure.from_ranks(_town_counts(session, town.id, day, is_today)),
+            municipalities=(Municipality(town.ags, town.name),),
+        )
+        for town in area.towns
+    ]
 
 
 def units(
@@ -72,32 +145,53 @@ def units(
     """Figures per district, hamlet, kind or provider, in name order.
 
     Hamlets come as `HamletUnit`s with their demand; `demand_quota` (the setting) is the quota of
-    hamlets without their own.
+    hamlets without their own. For a Kreis or Land, districts and hamlets are listed municipality
+    by municipality (named `district (town)`), kinds and providers added up over them.
     """
-    town = state.municipality(session, ags)
+    area = region(session, ags)
     day, is_today = resolve_date(session, as_of)
     if breakdown is Breakdown.DISTRICT:
-        counts = _district_counts(session, town.id, day, is_today)
-        names = queries.district_names(session, town.id)
-        result = [
-            Unit(name, day, AddressFigure.from_ranks(counts.get(i, {})))
-            for i, name in names.items()
-        ]
-        outside = counts.get(None)
-        if outside:
-            result.append(Unit("(outside every district)", day, AddressFigure.from_ranks(outside)))
-        return result
-    if breakdown is Breakdown.PROVIDER:
-        total = queries.address_total(session, town.id)
-        by_provider = queries.counts_by_provider(session, town.id, day)
         return [
-            Unit(name, day, AddressFigure.from_ranks(c, total), PROVIDER_METHOD)
-            for name, c in sorted(by_provider.items())
+            unit for town in area.towns for unit in _districts(session, area, town, day, is_today)
         ]
     if breakdown is Breakdown.HAMLET:
-        return list(_hamlets(session, town.id, day, demand_quota))
-    grouped = queries.counts_by_kind(session, town.id, day)
-    return [Unit(name, day, AddressFigure.from_ranks(c)) for name, c in sorted(grouped.items())]
+        return [
+            replace(unit, name=name, municipalities=members)
+            for town in area.towns
+            for unit in _hamlets(session, town.id, day, demand_quota)
+            for name, members in [area.of_town(town, unit.name)]
+        ]
+    if breakdown is Breakdown.PROVIDER:
+        total = sum(queries.address_total(session, town.id) for town in area.towns)
+        by_provider = add_grouped(
+            queries.counts_by_provider(session, town.id, day) for town in area.towns
+        )
+        return [
+            Unit(name, day, AddressFigure.from_ranks(c, total), PROVIDER_METHOD, area.members)
+            for name, c in sorted(by_provider.items())
+        ]
+    grouped = add_grouped(queries.counts_by_kind(session, town.id, day) for town in area.towns)
+    return [
+        Unit(name, day, AddressFigure.from_ranks(c), municipalities=area.members)
+        for name, c in sorted(grouped.items())
+    ]
+
+
+def _districts(
+    session: Session, area: Region, town: MunicipalityRow, day: dt.date, is_today: bool
+) -> list[Unit]:
+    """One municipality's districts in name order, then its addresses outside every district."""
+    counts = _district_counts(session, town.id, day, is_today)
+    named = [
+        (name, counts.get(i, {})) for i, name in queries.district_names(session, town.id).items()
+    ]
+    if counts.get(None):
+        named.append(("(outside every district)", counts[None]))
+    result = []
+    for name, ranks in named:
+        unit_name, members = area.of_town(town, name)
+        result.append(Unit(unit_name, day, AddressFigure.from_ranks(ranks), municipalities=members))
+    return result
 
 
 def _hamlets(session: Session, m: int, day: dt.date, default_quota: float) -> list[HamletUnit]:
@@ -122,15 +216,20 @@ def _hamlets(session: Session, m: int, day: dt.date, default_quota: float) -> li
     return result
 
 
-def _areas(session: Session, m: int, day: dt.date) -> list[AreaFigure]:
-    hectares = queries.hectares_by_kind(session, m, day)
+def _areas(session: Session, towns: Sequence[MunicipalityRow], day: dt.date) -> list[AreaFigure]:
+    hectares = add_grouped(queries.hectares_by_kind(session, town.id, day) for town in towns)
     return [AreaFigure.from_hectares(kind, hectares.get(kind, {})) for kind in Kind]
 
 
-def _schools(session: Session, m: int, day: dt.date) -> SchoolFigures:
-    rows = queries.schools_by_connection(session, m, day)
-    schools = {c.value: rows.get(c, (0, 0))[0] for c in Connection}
-    pupils = {c.value: rows.get(c, (0, 0))[1] for c in Connection}
+def _schools(session: Session, towns: Sequence[MunicipalityRow], day: dt.date) -> SchoolFigures:
+    schools: dict[str, int] = {c.value: 0 for c in Connection}
+    pupils: dict[str, int] = {c.value: 0 for c in Connection}
+    for town in towns:
+        for connection, (count, enrolled) in queries.schools_by_connection(
+            session, town.id, day
+        ).items():
+            schools[connection] += count
+            pupils[connection] += enrolled
     total_pupils = sum(pupils.values())
     return SchoolFigures(
         schools_by_connection=schools,
@@ -141,23 +240,32 @@ def _schools(session: Session, m: int, day: dt.date) -> SchoolFigures:
     )
 
 
+def _reference(session: Session, area: Region, day: dt.date) -> list[ReferenceFigure]:
+    """The official figures of the municipality and its Kreis, or of the Kreis or Land asked."""
+    if not area.aggregated or area.key is None:
+        return nearest_fibre_figures(session, area.towns[0].ags, day)
+    level = "land" if len(area.key) == LAND_DIGITS else "kreis"
+    return nearest_fibre_figures(session, area.key, day, levels=(level,))
+
+
 def summary(session: Session, ags: str | None, as_of: dt.date | None) -> Summary:
-    """Address, area, school and reference figures of the municipality on one date."""
-    town = state.municipality(session, ags)
-    unit = headline(session, town, as_of)
+    """Address, area, school and reference figures of the municipality (Kreis, Land) on a date."""
+    area = region(session, ags)
+    unit = region_unit(session, area, as_of)
     return Summary(
         unit=unit,
-        areas=_areas(session, town.id, unit.as_of),
-        schools=_schools(session, town.id, unit.as_of),
-        reference=nearest_fibre_figures(session, town.ags, unit.as_of),
+        areas=_areas(session, area.towns, unit.as_of),
+        schools=_schools(session, area.towns, unit.as_of),
+        reference=_reference(session, area, unit.as_of),
     )
 
 
 def timeline(
     session: Session, ags: str | None, start: dt.date, end: dt.date | None, step: str
 ) -> list[TimelinePoint]:
-    """The municipality's address figure on every step from start to end (default today)."""
-    town = state.municipality(session, ags)
+    """The address figure on every step from start to end (default today), added up over a
+    Kreis's or Land's municipalities."""
+    area = region(session, ags)
     last, _ = resolve_date(session, end)
     if start > last:
         problem = Problem("query", None, "from", f"{start} is after the end date {last}")
@@ -166,16 +274,23 @@ def timeline(
     if len(dates) > 1000:
         problem = Problem("query", None, "step", f"{len(dates)} points; at most 1000 allowed")
         raise BadRequestError([problem], "invalid timeline")
-    total = queries.address_total(session, town.id)
-    counts = queries.timeline_counts(session, town.id, dates)
-    return [TimelinePoint(day, AddressFigure.from_ranks(counts[day], total)) for day in dates]
+    total = sum(queries.address_total(session, town.id) for town in area.towns)
+    counts = add_grouped(queries.timeline_counts(session, town.id, dates) for town in area.towns)
+    return [
+        TimelinePoint(day, AddressFigure.from_ranks(counts.get(day, {}), total), area.members)
+        for day in dates
+    ]
 
 
 def unit_outlines(session: Session, breakdown: Breakdown, ags: str | None) -> dict[str, object]:
-    """Outlines of the district or hamlet units, for maps and GIS clients."""
+    """Outlines of the district or hamlet units, for maps and GIS clients, by unit name."""
     if breakdown not in (Breakdown.DISTRICT, Breakdown.HAMLET):
         problem = Problem("query", None, "f", "geojson is available for districts and hamlets")
         raise BadRequestError([problem], "invalid format")
-    town = state.municipality(session, ags)
+    area = region(session, ags)
     table = "districts" if breakdown is Breakdown.DISTRICT else "hamlets"
-    return dict(queries.unit_geometries(session, town.id, table))
+    return {
+        area.of_town(town, name)[0]: geometry
+        for town in area.towns
+        for name, geometry in queries.unit_geometries(session, town.id, table).items()
+    }

@@ -58,10 +58,16 @@ def replace_reference(session: Session, rows: list[dict[str, Any]]) -> LayerDiff
     return LayerDiff(len(rows), 0, cast(CursorResult[Any], deleted).rowcount, 0)
 
 
-def nearest_fibre_figures(session: Session, ags: str, as_of: dt.date) -> list[ReferenceFigure]:
-    """The official fibre figure for the municipality and its Kreis nearest to the date."""
+KEY_DIGITS = {"gemeinde": 8, "kreis": 5, "land": 2}
+
+
+def nearest_fibre_figures(
+    session: Session, ags: str, as_of: dt.date, levels: tuple[str, ...] = ("gemeinde", "kreis")
+) -> list[ReferenceFigure]:
+    """The official fibre figure nearest to the date for each level of the key: by default the
+    municipality's and its Kreis's; for a Kreis or Land key, that Kreis's or Land's."""
     found = []
-    for level, key in (("gemeinde", ags), ("kreis", ags[:5])):
+    for level, key in ((level, ags[: KEY_DIGITS[level]]) for level in levels):
         row = session.execute(
             text(
                 "SELECT source_file, stand_date, segment, indicator, value_pct "

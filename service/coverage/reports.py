@@ -38,11 +38,20 @@ DEMAND_HEADERS = [
     "fehlende Anmeldungen",
 ]
 HAMLET_HEADERS = [*UNIT_HEADERS, *DEMAND_HEADERS]
+MEMBERS_HEADER = "Gemeinden"
+
+
+def _without_empty_members(data: dict[str, Any]) -> dict[str, Any]:
+    """Only a Kreis or Land answer says `municipalities`: one municipality's stays as it was."""
+    if not data.get("municipalities"):
+        data.pop("municipalities", None)
+    return data
 
 
 def unit_json(unit: Unit) -> dict[str, Any]:
-    """The unit object clients rely on: name, as_of, addresses{numerator, …}, method."""
-    return asdict(unit)
+    """The unit object clients rely on: name, as_of, addresses{numerator, …}, method, and for a
+    Kreis or Land the municipalities added up ([{ags, name}])."""
+    return _without_empty_members(asdict(unit))
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -57,7 +66,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
 
 def timeline_json(points: list[TimelinePoint]) -> list[dict[str, Any]]:
     """One object per date, with the same `addresses` object as a unit."""
-    return [asdict(point) for point in points]
+    return [_without_empty_members(asdict(point)) for point in points]
 
 
 def _decimal(value: float) -> str:
@@ -84,22 +93,31 @@ def _demand_cells(unit: HamletUnit) -> list[str]:
     return [share, _decimal(100 * unit.demand_quota), default, gap]
 
 
+def _members_cell(unit: Unit) -> str:
+    return ", ".join(f"{town.name} ({town.ags})" for town in unit.municipalities)
+
+
 def units_csv(units: list[Unit]) -> str:
     """Semicolons and decimal commas, UTF-8 with BOM: what German Excel and LibreOffice expect.
 
     Names that a spreadsheet would run as a formula get a leading `'`; figures stay numbers.
 
     Hamlets get four more columns: sign-ups and quota in per cent, whether the quota is the
-    default, and the sign-ups still missing (empty where the share is unknown).
+    default, and the sign-ups still missing (empty where the share is unknown). Figures of a Kreis
+    or Land end with the municipalities they add up ("Name (AGS), …").
     """
     hamlets = bool(units) and all(isinstance(u, HamletUnit) for u in units)
+    members = any(unit.municipalities for unit in units)
     rows = []
     for unit in units:
         row = [str(neutralised(unit.name)), unit.as_of.isoformat(), *_figure_cells(unit.addresses)]
         if hamlets and isinstance(unit, HamletUnit):
             row += _demand_cells(unit)
+        if members:
+            row.append(str(neutralised(_members_cell(unit))))
         rows.append(row)
-    return _csv(HAMLET_HEADERS if hamlets else UNIT_HEADERS, rows)
+    header = HAMLET_HEADERS if hamlets else UNIT_HEADERS
+    return _csv([*header, MEMBERS_HEADER] if members else header, rows)
 
 
 def timeline_csv(points: list[TimelinePoint]) -> str:
@@ -128,6 +146,8 @@ def units_geojson(units: list[Unit], outlines: dict[str, object]) -> dict[str, A
                 "demand_quota_default": unit.demand_quota_default,
                 "demand_gap_addresses": unit.demand_gap_addresses,
             }
+        if unit.municipalities:
+            properties["municipalities"] = _members_cell(unit)
         geometry = outlines.get(unit.name)
         features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return {"type": "FeatureCollection", "features": features}

@@ -27,7 +27,7 @@ AsOf = Annotated[
         "(default today)"
     ),
 ]
-Ags = params.Ags
+Ags = params.AgsRegion
 Format = Annotated[Literal["json", "csv"], Query(alias="f", description="json or csv")]
 UnitFormat = Annotated[
     Literal["json", "csv", "geojson"],
@@ -80,7 +80,7 @@ def _csv(body: str, name: str) -> Response:
 
 @router.get(
     "",
-    summary="Municipality summary: address, area, school and reference figures",
+    summary="Address, area, school and reference figures of a municipality, Kreis or Land",
     responses=openapi.answers(JSON_TYPE, CSV_TYPE),
 )
 def coverage_summary(
@@ -183,7 +183,7 @@ for _path, _breakdown, _summary in (
 
 @router.get(
     "/timeline",
-    summary="The municipality's address coverage over time",
+    summary="Address coverage of the municipality, Kreis or Land over time",
     responses=openapi.answers(JSON_TYPE, CSV_TYPE),
 )
 def coverage_timeline(

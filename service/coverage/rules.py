@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 from service.core.vocabulary import Status
+
+K = TypeVar("K")
+G = TypeVar("G")
+V = TypeVar("V", int, float)
 
 NONE = "none"
 # Best first: an address takes the best status of every area and hamlet that covers it.
@@ -34,6 +39,64 @@ PROVIDER_METHOD = (
     "Addresses inside the provider's connected areas ÷ all addresses of the municipality; "
     "by_status gives each address's best status among that provider's areas only."
 )
+
+
+# The Länder by the first two digits of the AGS, so a Land's figures carry its name.
+LAENDER = {
+    "01": "Schleswig-Holstein",
+    "02": "Hamburg",
+    "03": "Niedersachsen",
+    "04": "Bremen",
+    "05": "Nordrhein-Westfalen",
+    "06": "Hessen",
+    "07": "Rheinland-Pfalz",
+    "08": "Baden-Württemberg",
+    "09": "Bayern",
+    "10": "Saarland",
+    "11": "Berlin",
+    "12": "Brandenburg",
+    "13": "Mecklenburg-Vorpommern",
+    "14": "Sachsen",
+    "15": "Sachsen-Anhalt",
+    "16": "Thüringen",
+}
+KREIS_DIGITS = 5
+LAND_DIGITS = 2
+
+
+def region_name(key: str) -> str:
+    """What a Kreis or Land key is called in answers: the Land's name, or `Kreis 05558`."""
+    if len(key) == LAND_DIGITS:
+        return LAENDER.get(key, f"Land {key}")
+    return f"Kreis {key}"
+
+
+def add_counts(counts: Iterable[Mapping[K, int]]) -> dict[K, int]:
+    """Counts of several municipalities added up: addresses belong to one, so they are additive."""
+    total: dict[K, int] = {}
+    for each in counts:
+        for key, count in each.items():
+            total[key] = total.get(key, 0) + count
+    return total
+
+
+def add_grouped(grouped: Iterable[Mapping[G, Mapping[K, V]]]) -> dict[G, dict[K, V]]:
+    """Per-unit counts or hectares of several municipalities, added unit by unit."""
+    total: dict[G, dict[K, V]] = {}
+    for each in grouped:
+        for unit, values in each.items():
+            into = total.setdefault(unit, {})
+            for key, value in values.items():
+                into[key] = into[key] + value if key in into else value
+    return total
+
+
+@dataclass(frozen=True)
+class Municipality:
+    """A municipality an answer adds up, by its key and name."""
+
+    ags: str
+    name: str
 
 
 class Breakdown(StrEnum):
@@ -82,6 +145,8 @@ class Unit:
     as_of: dt.date
     addresses: AddressFigure
     method: str = METHOD
+    # Set when the answer adds up a Kreis or Land: the municipalities this unit's figure covers.
+    municipalities: tuple[Municipality, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +231,7 @@ class TimelinePoint:
 
     as_of: dt.date
     addresses: AddressFigure
+    municipalities: tuple[Municipality, ...] = ()
 
 
 def step_dates(start: dt.date, end: dt.date, step: str) -> list[dt.date]:

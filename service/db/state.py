@@ -29,19 +29,35 @@ class MunicipalityRow:
     name: str
 
 
-def municipality(session: Session, ags: str | None = None) -> MunicipalityRow:
-    """The municipality with that key, or the only one loaded."""
+LEVELS = {2: "Land", 5: "Kreis"}
+"""The keys that name several municipalities: the AGS's first 2 (Land) or 5 (Kreis) digits."""
+
+
+def municipalities(session: Session, ags: str | None = None) -> list[MunicipalityRow]:
+    """The municipalities a key names, in AGS order: one by its 8 digits, or every loaded one of
+    a Kreis (5 digits) or Land (2); without a key, the only one loaded."""
     rows = session.execute(text("SELECT id, ags, name FROM municipality ORDER BY ags")).all()
     if ags is not None:
-        rows = [row for row in rows if row.ags == ags]
+        rows = [row for row in rows if row.ags.startswith(ags)]
+        if not rows and len(ags) in LEVELS:
+            raise NotFoundError(f"no municipality of {LEVELS[len(ags)]} {ags} is loaded")
         if not rows:
             raise NotFoundError(f"no municipality with AGS {ags} is loaded")
     if not rows:
         raise NotFoundError("no municipality is loaded yet: run `broadband seed`")
-    if len(rows) > 1:
+    if ags is None and len(rows) > 1:
         keys = ", ".join(row.ags for row in rows)
         raise NotFoundError(f"several municipalities are loaded ({keys}): say which with ?ags=")
-    return MunicipalityRow(rows[0].id, rows[0].ags, rows[0].name)
+    return [MunicipalityRow(row.id, row.ags, row.name) for row in rows]
+
+
+def municipality(session: Session, ags: str | None = None) -> MunicipalityRow:
+    """The municipality with that key, or the only one loaded."""
+    rows = municipalities(session, ags)
+    if len(rows) > 1:
+        keys = ", ".join(row.ags for row in rows)
+        raise NotFoundError(f"{ags} names several municipalities ({keys}): give one's 8 digits")
+    return rows[0]
 
 
 def today(session: Session) -> dt.date:

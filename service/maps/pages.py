@@ -17,8 +17,9 @@ from service.coverage import figures
 from service.coverage.rules import Unit
 from service.db import state
 from service.layers import WHITE_SPACE, highlightable, on_map
+from service.maps import regionmap
 from service.maps.printmap import print_map
-from service.maps.queries import map_layers
+from service.maps.queries import map_layers, town_outlines
 from service.maps.webmap import MapOptions, build_map
 
 
@@ -88,12 +89,33 @@ def _map_data(
 
 
 def map_page(session: Session, ags: str | None, as_of: dt.date | None, options: MapOptions) -> str:
-    """The map page for a date: features in the version valid then, the headline of that date."""
+    """The map page for a date: features in the version valid then, the headline of that date;
+    for a Kreis or Land key, one figure per municipality."""
+    day = as_of.isoformat() if as_of else None
+    text_view = _with_query(options.text_view_url, as_of=day, ags=ags)
+    area = figures.region(session, ags)
+    if area.aggregated:
+        return _region_page(session, area, as_of, replace(options, text_view_url=text_view))
     _, unit, layers = _map_data(session, ags, as_of, 4326)
-    text_view = _with_query(
-        options.text_view_url, as_of=as_of.isoformat() if as_of else None, ags=ags
-    )
-    return build_map(layers, unit, replace(options, as_of=unit.as_of, text_view_url=text_view))
+    # The search asks about the municipality shown, also when several are loaded.
+    lookup = _with_query(options.lookup_url, ags=ags)
+    shown = replace(options, as_of=unit.as_of, text_view_url=text_view, lookup_url=lookup)
+    return build_map(layers, unit, shown)
+
+
+def _region_page(
+    session: Session, area: figures.Region, as_of: dt.date | None, options: MapOptions
+) -> str:
+    """The Kreis or Land map: each municipality shaded by its share, linked to its own map."""
+    unit = figures.region_unit(session, area, as_of)
+    towns = figures.town_units(session, area, unit.as_of)
+    outlines = town_outlines(session, [town.id for town in area.towns])
+    page = "/map/embed" if options.embed else "/map"
+    day = as_of.isoformat() if as_of else None
+    links = {town.ags: _with_query(page, ags=town.ags, as_of=day) for town in area.towns}
+    data = regionmap.town_features(towns, outlines, links)
+    shown = replace(options, as_of=unit.as_of, lookup_url="")
+    return build_map({}, unit, shown, towns=data)
 
 
 def _with_query(url: str, **params: str | None) -> str:

@@ -63,3 +63,16 @@ def map_layers(
 ) -> dict[str, dict[str, Any]]:
     """Every layer the map shows (never the addresses: they stay on the server)."""
     return {name: layer(session, m, name, as_of, srid) for name in on_map()}
+
+
+def town_outlines(session: Session, ids: list[int], srid: int = 4326) -> dict[str, Any]:
+    """Municipality outlines by AGS, simplified like every map layer (the Kreis map's shapes)."""
+    rows = session.execute(
+        text(
+            "SELECT ags, CAST(ST_AsGeoJSON(ST_Transform("
+            f"ST_SimplifyPreserveTopology(geom, {SIMPLIFY_M}), :srid), :digits) AS json) "
+            "FROM municipality WHERE id = ANY(:ids)"
+        ),
+        {"ids": ids, "srid": srid, "digits": 6 if srid == 4326 else 2},
+    ).all()
+    return {str(ags): geometry for ags, geometry in rows}

@@ -50,6 +50,7 @@ Highlight = Annotated[
     ),
 ]
 Ags = params.Ags
+Region = params.AgsRegion
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -131,13 +132,19 @@ def _map_route(embed: bool) -> Callable[..., Response]:
         zoom: Zoom = None,
         as_of: AsOf = None,
         highlight: Highlight = None,
-        ags: Ags = None,
+        ags: Region = None,
     ) -> Response:
         options = _options(settings, embed, layers, center, zoom, highlight)
         return _page(request, session, settings, options, ags, as_of)
 
     return route
 
+
+REGION_MAP = (
+    "With a Kreis's (5 digits) or Land's (2) `ags`, the map of that region: each loaded "
+    "municipality's outline shaded by its share of connected addresses, labelled with it, and "
+    "listed in the legend with a link to its own map."
+)
 
 router.add_api_route(
     "/map",
@@ -147,6 +154,7 @@ router.add_api_route(
     responses={304: openapi.NOT_MODIFIED},
     name="map",
     summary="The coverage map (full page, German): legend, headline figure, address search",
+    description=REGION_MAP,
 )
 router.add_api_route(
     "/map/embed",
@@ -156,6 +164,7 @@ router.add_api_route(
     responses={304: openapi.NOT_MODIFIED},
     name="map_embed",
     summary="The same map for an iframe: no margins, compact legend, small attribution",
+    description=REGION_MAP,
 )
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service.core.settings import Settings
 from service.maps import text_view
-from service.maps.routes import Ags, AsOf, public_page_headers
+from service.maps.routes import AsOf, Region, public_page_headers
 from service.web import openapi
 from service.web.cached import current_version
 from service.web.deps import SessionDep, SettingsDep
@@ -51,7 +51,7 @@ def text_page(
     session: SessionDep,
     settings: SettingsDep,
     as_of: AsOf = None,
-    ags: Ags = None,
+    ags: Region = None,
 ) -> Response:
     """Every figure and feature of the map as HTML tables, printable."""
     key = (request.url.path, ags, as_of, settings.demand_quota)

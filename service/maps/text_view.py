@@ -7,7 +7,7 @@ The alternative to the map for screen readers, keyboards and print (BITV 2.0): t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -47,6 +47,7 @@ class TextView:
     areas: list[dict[str, Any]]
     schools: list[dict[str, Any]]
     approximate: list[str]
+    towns: list[Unit] = field(default_factory=list)  # a Kreis or Land: one row per municipality
 
     @property
     def as_of(self) -> dt.date:
@@ -72,9 +73,12 @@ def text_view(
     session: Session, ags: str | None, as_of: dt.date | None, demand_quota: float
 ) -> TextView:
     """Gather the figures (the same functions `/coverage` uses) and the features of a date."""
-    town = state.municipality(session, ags)
+    area = figures.region(session, ags)
     summary = figures.summary(session, ags, as_of)
     day = summary.unit.as_of
+    if area.aggregated:
+        return _region_view(session, area, summary, ags)
+    town = state.municipality(session, ags)
     hamlet_units = figures.units(session, Breakdown.HAMLET, ags, day, demand_quota=demand_quota)
     approximate = text_queries.approximate_layers(session, town.id)
     return TextView(
@@ -86,6 +90,24 @@ def text_view(
         areas=text_queries.areas(session, town.id, day),
         schools=text_queries.schools(session, town.id, day),
         approximate=[name for name in LAYERS if name in approximate],
+    )
+
+
+def _region_view(
+    session: Session, area: figures.Region, summary: Summary, ags: str | None
+) -> TextView:
+    """A Kreis or Land: its figure, one row per municipality and the kinds added up."""
+    day = summary.unit.as_of
+    return TextView(
+        town=area.name,
+        summary=summary,
+        districts=[],
+        hamlets=[],
+        kinds=figures.units(session, Breakdown.KIND, ags, day),
+        areas=[],
+        schools=[],
+        approximate=[],
+        towns=figures.town_units(session, area, day),
     )
 
 

@@ -16,6 +16,7 @@ from jinja2 import Template
 from service.core.vocabulary import GERMAN_LABELS, Connection, Funding, Status
 from service.coverage.rules import Unit
 from service.layers import LAYERS, MapStyle, on_map
+from service.maps import regionmap
 
 FIELD_LABELS = {
     "name": "Name",
@@ -80,7 +81,7 @@ class MapOptions:
     # (name, URL) of the files under /static the page loads; the service gives content-hashed
     # URLs (so the page's ETag changes with them), without them the plain /static/<name>.
     asset_urls: tuple[tuple[str, str], ...] = ()
-    lookup_url: str = "/lookup"
+    lookup_url: str = "/lookup"  # empty: no address search (a Kreis map spans several towns)
     visible: frozenset[str] = field(default_factory=lambda: frozenset(on_map()))
     center: tuple[float, float] | None = None
     zoom: int | None = None
@@ -215,8 +216,17 @@ def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) ->
     return layer
 
 
-def build_map(layers: dict[str, dict[str, Any]], headline: Unit, options: MapOptions) -> str:
-    """A complete HTML page; Leaflet comes from the service's own /static, nothing else loads."""
+def build_map(
+    layers: dict[str, dict[str, Any]],
+    headline: Unit,
+    options: MapOptions,
+    towns: dict[str, Any] | None = None,
+) -> str:
+    """A complete HTML page; Leaflet comes from the service's own /static, nothing else loads.
+
+    `towns` (`regionmap.town_features`) makes it the map of a Kreis or Land: one shaded outline
+    per municipality, listed with its figure in the legend.
+    """
     # The metric-only scale bar is added by map.js: folium's control_scale adds miles too.
     fmap = folium.Map(tiles=None, control_scale=False, zoom_control=True, prefer_canvas=False)
     fmap.default_js = [("leaflet", options.asset("leaflet/leaflet.js"))]
@@ -238,12 +248,15 @@ def build_map(layers: dict[str, dict[str, Any]], headline: Unit, options: MapOpt
         for name in on_map()
         if name in labelled
     }
+    if towns is not None:
+        geojson[regionmap.TOWNS] = regionmap.add_towns(fmap, towns)
+        labelled[regionmap.TOWNS] = towns
     folium.LayerControl(collapsed=False).add_to(fmap)  # map.js moves it into the "Ebenen" panel
     page = fmap.get_root()
     if not isinstance(page, Figure):
         raise TypeError("a folium map renders into a branca Figure")
     page.header.add_child(Element(_head(options)))
-    page.html.add_child(Element(_panels(headline, options)))
+    page.html.add_child(Element(_panels(headline, options, towns)))
     fmap.add_child(_Behaviour(geojson, labelled, options))
     rendered = str(page.render()).replace("<html>", '<html lang="de">', 1)
     return _FOLIUM_VIEWPORT.sub(VIEWPORT, rendered, count=1)
@@ -264,7 +277,7 @@ def _swatch(style: Style) -> str:
     return f'<span class="{classes}" style="background-color:{style.colour}"></span>'
 
 
-def _legend(options: MapOptions) -> str:
+def _legend(options: MapOptions, towns: dict[str, Any] | None = None) -> str:
     rows = [
         f'<li data-status="{s.key}">{_swatch(s)}{html.escape(s.label)}</li>' for s in AREA_STYLES
     ]
@@ -283,12 +296,15 @@ def _legend(options: MapOptions) -> str:
         if options.embed
         else f' · <a href="{html.escape(options.statement_url)}">Barrierefreiheit</a>'
     )
-    body = (
-        '<h2 id="bb-legend-title">Legende</h2>'
+    keys = (
         "<p>Ausbaugebiete und Bauerschaften</p>"
         f"<ul>{items}</ul>"
         f'<p class="bb-note bb-approx-note">{APPROXIMATE_NOTE}: Umrisse und Lagen sind ungefähr, '
         "nicht grundstücksgenau.</p>"
+    )
+    body = (
+        '<h2 id="bb-legend-title">Legende</h2>'
+        f"{keys if towns is None else regionmap.legend(towns)}"
         f'<p class="bb-note">Stand {options.as_of.strftime("%d.%m.%Y")}{statement}</p>'
     )
     return _collapsible("bb-legend", "bb-legend", "bb-legend-title", body)
@@ -333,6 +349,7 @@ def _toolbar(options: MapOptions) -> str:
             ("bb-layers", "Ebenen"),
             ("bb-legend", "Legende"),
         )
+        if options.lookup_url or target != "bb-search"  # no address search without a lookup
     )
     target = ' target="_blank" rel="noopener"' if options.embed else ""
     hint = '<span class="bb-sr"> (öffnet ein neues Fenster)</span>' if options.embed else ""
@@ -344,7 +361,7 @@ def _toolbar(options: MapOptions) -> str:
     return f"{nav}{buttons}{link}</nav>"
 
 
-def _panels(headline: Unit, options: MapOptions) -> str:
+def _panels(headline: Unit, options: MapOptions, towns: dict[str, Any] | None = None) -> str:
     search = _collapsible(
         "bb-search",
         "bb-search",
@@ -365,8 +382,10 @@ def _panels(headline: Unit, options: MapOptions) -> str:
         '<div id="bb-details-body" aria-live="polite"></div>'
         '<button type="button" class="bb-close" id="bb-details-close">Schließen</button></section>'
     )
+    if not options.lookup_url:
+        search = ""
     side = f'<div class="bb-side">{_headline(headline)}{_toolbar(options)}{search}</div>'
-    return side + layers + _legend(options) + details
+    return side + layers + _legend(options, towns) + details
 
 
 class _Behaviour(MacroElement):
@@ -401,10 +420,13 @@ class _Behaviour(MacroElement):
             "zoom": options.zoom,
             "highlight": list(options.highlight) if options.highlight else None,
             "counts": {name: len(collection["features"]) for name, collection in data.items()},
-            "nouns": FEATURE_NOUNS,
+            "nouns": {**FEATURE_NOUNS, regionmap.TOWNS: regionmap.NOUN},
             "fields": {
-                name: [[f, FIELD_LABELS[f]] for f in LAYERS[name].popup if f != "name"]
-                for name in FEATURE_NOUNS
+                **{
+                    name: [[f, FIELD_LABELS[f]] for f in LAYERS[name].popup if f != "name"]
+                    for name in FEATURE_NOUNS
+                },
+                regionmap.TOWNS: regionmap.FIELDS,
             },
             "approximateNote": APPROXIMATE_NOTE,
         }

@@ -56,7 +56,7 @@ function broadbandView(map, layers, config) {
     map.setView([config.center[1], config.center[0]], config.zoom || 14);
     return;
   }
-  var outline = layers.municipality || layers.districts;
+  var outline = layers.municipality || layers.districts || layers.towns;
   if (outline && outline.getBounds().isValid()) {
     map.fitBounds(outline.getBounds());
   }
@@ -78,13 +78,15 @@ function broadbandDescribe(match) {
 
 function broadbandSearch(map, config) {
   var form = document.getElementById("bb-search");
+  if (!form) { return; }  // a Kreis map has no address search
   var input = document.getElementById("bb-q");
   var result = document.getElementById("bb-result");
   var marker = null;
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     result.textContent = "Suche …";
-    fetch(config.lookupUrl + "?q=" + encodeURIComponent(input.value) + "&limit=5")
+    var join = config.lookupUrl.indexOf("?") < 0 ? "?" : "&";
+    fetch(config.lookupUrl + join + "q=" + encodeURIComponent(input.value) + "&limit=5")
       .then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       })
@@ -197,8 +199,19 @@ function broadbandDemandLabels(layers) {
   });
 }
 
+function broadbandTownLabels(layers) {
+  // On a Kreis map each municipality's name and share is written on it, not only shaded.
+  if (!layers.towns) { return; }
+  layers.towns.eachLayer(function (item) {
+    item.bindTooltip(item.feature.properties.map_label, {
+      permanent: true, direction: "center", className: "bb-town-label", interactive: false
+    });
+  });
+}
+
 function broadbandWireFeatures(map, layers, config) {
   broadbandDemandLabels(layers);
+  broadbandTownLabels(layers);
   broadbandFeatureLayers(layers, config).forEach(function (name) {
     var group = layers[name];
     group.on("click", function (event) { broadbandOpenDetails(map, event.layer, config, true); });

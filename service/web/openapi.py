@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from service.web.params import AGS_DESCRIPTION
+from service.web.params import AGS_DESCRIPTION, REGION_DESCRIPTION
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -59,7 +59,8 @@ def _picks_municipality(operation: dict[str, Any]) -> bool:
     fields = list(operation.get("parameters", []))
     for body in operation.get("requestBody", {}).get("content", {}).values():
         fields += body.get("schema", {}).get("properties", {}).values()
-    return any(field.get("description") == AGS_DESCRIPTION for field in fields)
+    marks = (AGS_DESCRIPTION, REGION_DESCRIPTION)
+    return any(field.get("description") in marks for field in fields)
 
 
 def _implied(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:

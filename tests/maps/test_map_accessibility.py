@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.helpers import axe_report, axe_violations
+from tests.kreis import loaded
 
 TARGET = "Herteler"  # a Bauerschaft of the Coesfeld data, demand too low
 
@@ -242,3 +244,46 @@ def test_a_bauerschaft_shows_its_sign_ups_against_the_quota(service_url: str, pa
     assert bar.get_attribute("max") == "40" and bar.get_attribute("value") == "31"
     found = axe_violations(page)
     assert found == [], axe_report(found)
+
+
+@pytest.fixture
+def kreis_map(factory: sessionmaker[Session], coesfeld: object, tmp_path: Path) -> Iterator[str]:
+    """The generated Kreis (tests/kreis.py) for one test: the others here count Coesfeld's."""
+    with loaded(factory, tmp_path) as key:
+        yield key
+
+
+def test_a_kreis_map_names_every_municipality_and_passes_axe(
+    kreis_map: str, service_url: str, browser: Browser
+) -> None:
+    """One figure per municipality, by hand: Westdorf 3 of 7, Mittelbach 4 of 9, Ostheim 2 of 4."""
+    shares = [("Westdorf", "42,86 %", "3 von 7"), ("Mittelbach", "44,44 %", "4 von 9")]
+    shares.append(("Ostheim", "50,00 %", "2 von 4"))
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="de-DE", bypass_csp=True
+    )
+    page = context.new_page()
+    _open(page, f"{service_url}/map?ags={kreis_map}")
+    towns = page.locator("path.bb-feature")
+    labels = towns.evaluate_all(
+        "es => es.map(e => e.getAttribute('role') + '|' + e.getAttribute('tabindex') + '|' "
+        "+ e.getAttribute('aria-label'))"
+    )
+    assert labels == [f"button|0|Gemeinde {name}, {share} erschlossen" for name, share, _ in shares]
+    written = [" ".join(t.split()) for t in page.locator(".bb-town-label").all_inner_texts()]
+    assert written == [f"{name} {share}" for name, share, _ in shares]
+    legend = page.locator("#bb-legend ol.bb-towns li").all_inner_texts()
+    assert legend == [f"{name}: {share} ({counts} Adressen)" for name, share, counts in shares]
+    found = axe_violations(page)
+    print(f"\naxe /map?ags={kreis_map}: {len(found)} violations")
+    assert found == [], axe_report(found)
+    towns.nth(1).focus()
+    page.keyboard.press("Enter")
+    details = page.locator("#bb-details")
+    assert details.is_visible()
+    text_shown = details.inner_text()
+    assert "Mittelbach" in text_shown and "44,44 %" in text_shown and "4 von 9" in text_shown
+    found = axe_violations(page)
+    print(f"axe /map?ags={kreis_map} with details open: {len(found)} violations")
+    assert found == [], axe_report(found)
+    context.close()
