@@ -83,7 +83,12 @@ def coverage(
     ] = None,
     by: Annotated[Breakdown | None, typer.Option(help="Break down by unit")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="Output")] = OutputFormat.TABLE,
-    ags: Annotated[str | None, typer.Option(help="Municipality key, if several")] = None,
+    ags: Annotated[
+        str | None,
+        typer.Option(
+            help="Municipality (8 digits), Kreis (5) or Land (2) key; needed if several are loaded"
+        ),
+    ] = None,
 ) -> None:
     """Print address coverage for the municipality or per district, hamlet, kind or provider."""
     day = as_of.date() if as_of else None
