@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.core.settings import Settings
-from service.maps import pages
+from service.maps import address_layer, pages
 from service.maps.webmap import PAGE_ASSETS, MapOptions
 from service.web import openapi, params
 from service.web.cached import cached, current_version
@@ -87,6 +87,8 @@ def _page(
 ) -> Response:
     # Content-hashed asset URLs: part of the key, so the page's ETag changes when they do.
     options = replace(options, asset_urls=request.app.state.assets.links(PAGE_ASSETS))
+    if as_of is None:  # the address points are today's (the tiles keep no history)
+        options = replace(options, address_tiles_url=address_layer.TILES_URL)
     key = (request.url.path, options, ags, as_of)
     version = current_version(request, session, key)
     tag = etag((*key, version))

@@ -16,7 +16,9 @@ from jinja2 import Template
 from service.core.vocabulary import GERMAN_LABELS, Connection, Funding, Status
 from service.coverage.rules import Unit
 from service.layers import LAYERS, MapStyle, on_map
-from service.maps import regionmap
+from service.maps import address_layer, regionmap
+from service.maps.palette import FUNDED_COLOUR
+from service.maps.palette import STATUS_COLOURS as COLOURS
 
 FIELD_LABELS = {
     "name": "Name",
@@ -50,12 +52,23 @@ class Style:
 
 # The 2021 map's meaning is kept: red connected, yellow too little demand, green funded.
 AREA_STYLES: list[Style] = [
-    Style("connected", "erschlossen (eigenwirtschaftlich)", "#d7191c"),
-    Style("funded", "erschlossen, gefördert (Gewerbegebiete)", "#1a9641", pattern="hatch"),
-    Style(Status.INSUFFICIENT_DEMAND, "Nachfrage nicht ausreichend", "#ffd92f", dash="2 5"),
-    Style(Status.UNDER_CONSTRUCTION, "im Bau", "#2c7bb6", dash="10 5"),
-    Style(Status.IN_PREPARATION, "in Vorbereitung", "#8e63b5", dash="10 4 2 4", pattern="dots"),
-    Style(Status.PLANNED, "geplant", "#8c8c8c", dash="4 4", pattern="cross"),
+    Style("connected", "erschlossen (eigenwirtschaftlich)", COLOURS[Status.CONNECTED]),
+    Style("funded", "erschlossen, gefördert (Gewerbegebiete)", FUNDED_COLOUR, pattern="hatch"),
+    Style(
+        Status.INSUFFICIENT_DEMAND,
+        "Nachfrage nicht ausreichend",
+        COLOURS[Status.INSUFFICIENT_DEMAND],
+        dash="2 5",
+    ),
+    Style(Status.UNDER_CONSTRUCTION, "im Bau", COLOURS[Status.UNDER_CONSTRUCTION], dash="10 5"),
+    Style(
+        Status.IN_PREPARATION,
+        "in Vorbereitung",
+        COLOURS[Status.IN_PREPARATION],
+        dash="10 4 2 4",
+        pattern="dots",
+    ),
+    Style(Status.PLANNED, "geplant", COLOURS[Status.PLANNED], dash="4 4", pattern="cross"),
 ]
 STYLE_BY_KEY = {style.key: style for style in AREA_STYLES}
 SCHOOL_STYLES: dict[str, tuple[str, str]] = {
@@ -67,7 +80,13 @@ SCHOOL_STYLES: dict[str, tuple[str, str]] = {
 
 
 # The files under /static the page loads (the CLI inlines them into a standalone page).
-PAGE_ASSETS = ("leaflet/leaflet.css", "leaflet/leaflet.js", "map.css", "map.js")
+PAGE_ASSETS = (
+    "leaflet/leaflet.css",
+    "leaflet/leaflet.js",
+    address_layer.ASSET,
+    "map.css",
+    "map.js",
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,8 @@ class MapOptions:
     text_view_url: str = "/map/tabelle"
     statement_url: str = "/barrierefreiheit"
     demand_quota: float = 0.40  # BROADBAND_DEMAND_QUOTA: for Bauerschaften without their own
+    # Vector tiles of the address points (today's state); None: no points (a saved page).
+    address_tiles_url: str | None = None
 
     def asset(self, name: str) -> str:
         """The URL of one of PAGE_ASSETS, e.g. `leaflet/leaflet.js`."""
@@ -268,8 +289,14 @@ def _head(options: MapOptions) -> str:
     return f"""<title>Glasfaserausbau – Karte</title>
 <link rel="icon" href="data:,"/>
 <link rel="stylesheet" href="{options.asset("map.css")}"/>
-<script src="{options.asset("map.js")}"></script>
+{_address_script(options)}<script src="{options.asset("map.js")}"></script>
 <style>.bb-panel {{ font-size: {size}; }}</style>"""
+
+
+def _address_script(options: MapOptions) -> str:
+    if options.address_tiles_url is None:
+        return ""
+    return f'<script src="{options.asset(address_layer.ASSET)}"></script>'
 
 
 def _swatch(style: Style) -> str:
@@ -305,6 +332,7 @@ def _legend(options: MapOptions, towns: dict[str, Any] | None = None) -> str:
     body = (
         '<h2 id="bb-legend-title">Legende</h2>'
         f"{keys if towns is None else regionmap.legend(towns)}"
+        f"{'' if options.address_tiles_url is None else address_layer.legend()}"
         f'<p class="bb-note">Stand {options.as_of.strftime("%d.%m.%Y")}{statement}</p>'
     )
     return _collapsible("bb-legend", "bb-legend", "bb-legend-title", body)
@@ -429,5 +457,6 @@ class _Behaviour(MacroElement):
                 regionmap.TOWNS: regionmap.FIELDS,
             },
             "approximateNote": APPROXIMATE_NOTE,
+            "addressTiles": address_layer.config(options.address_tiles_url),
         }
         self.config = json.dumps(config)

@@ -356,8 +356,40 @@ function broadbandPanels() {
   });
 }
 
+function broadbandAddressTiles(map, config) {
+  // Every address as a dot in its best status's colour, from the vector tiles, from zoom 15 on
+  // (GridLayer's minZoom: below it no tile is requested). A pane above the area fills keeps the
+  // colours true; it takes no pointer events, so the areas below stay clickable.
+  var tiles = config.addressTiles;
+  if (!tiles || !window.protomapsL) { return null; }
+  // A layer's minZoom otherwise becomes the whole map's (Leaflet raises the map's minimum to the
+  // smallest of its layers' when the map sets none): keep the map's as it is.
+  if (map.options.minZoom === undefined) { map.options.minZoom = map.getMinZoom(); }
+  var pane = map.createPane("bb-addresses");
+  pane.style.zIndex = 450;
+  pane.style.pointerEvents = "none";
+  var layer = protomapsL.leafletLayer({
+    url: tiles.url,
+    pane: "bb-addresses",
+    minZoom: tiles.minZoom,
+    levelDiff: 0,  // one data tile per 256-pixel tile: zoom 15 asks for z15 tiles
+    maxDataZoom: tiles.minZoom,  // closer in, the z15 tiles are enlarged
+    attribution: "",
+    labelRules: [],
+    paintRules: [{
+      dataLayer: tiles.layer,
+      symbolizer: new protomapsL.CircleSymbolizer({
+        radius: 4, width: 1, stroke: tiles.outline,
+        fill: function (zoom, feature) { return feature.props.colour; }
+      })
+    }]
+  });
+  return layer.addTo(map);
+}
+
 function broadbandMapSetup(map, layers, config) {
   broadbandPatterns();
+  window.broadbandMap.addressTiles = broadbandAddressTiles(map, config);
   if (config.embed) { document.body.classList.add("bb-embed"); }
   broadbandControls(map);
   broadbandFocusable(map, layers, config);
