@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         description="Vector tiles each worker keeps in memory per data version (least recently "
         "used go first); 0: none",
     )
+    tile_feature_limit: int = Field(
+        default=10_000,
+        ge=1,
+        description="Features a layer of one vector tile holds at most, so a tile zoomed far out "
+        "over a Land's addresses stays small (tipg's default); zoom in for all",
+    )
     max_body_bytes: int = Field(
         default=10_000_000, ge=1_000, description="Largest request body accepted (413 above)"
     )

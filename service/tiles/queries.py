@@ -37,10 +37,10 @@ def _column(name: str, kind: FieldType) -> str:
 
 
 def _encoded(layer: str, rows: str) -> TextClause:
-    """The MVT layer of the rows (with `id` and `geom`) that lie in the tile."""
+    """The MVT layer of the rows (with `id` and `geom`) in the tile, at most :limit of them."""
     return text(
         f"SELECT ST_AsMVT(t, '{layer}', {EXTENT}, 'geom', 'id') "
-        f"FROM ({rows}) t WHERE t.geom IS NOT NULL"
+        f"FROM ({rows} LIMIT :limit) t WHERE t.geom IS NOT NULL"
     )
 
 
@@ -77,7 +77,7 @@ TILE_STATEMENTS: dict[str, TextClause] = {
 from the maintained state (address_coverage); an address the state lacks counts as in none."""
 
 
-def _parameters(tile: Tile) -> dict[str, float]:
+def _parameters(tile: Tile, limit: int) -> dict[str, float]:
     xmin, ymin, xmax, ymax = tile.bounds
     bxmin, bymin, bxmax, bymax = tile.buffered
     return {
@@ -90,12 +90,13 @@ def _parameters(tile: Tile) -> dict[str, float]:
         "bxmax": bxmax,
         "bymax": bymax,
         "step": (bxmax - bxmin) / EDGE_STEPS,
+        "limit": limit,
     }
 
 
-def encode(session: Session, layers: list[TileLayer], tile: Tile) -> bytes:
-    """The tile with these layers (empty bytes when none holds a feature there)."""
-    parameters = _parameters(tile)
+def encode(session: Session, layers: list[TileLayer], tile: Tile, limit: int) -> bytes:
+    """The tile with these layers, each of at most `limit` features (empty bytes: none there)."""
+    parameters = _parameters(tile, limit)
     parts = [
         session.execute(TILE_STATEMENTS[layer.name], parameters).scalar_one() for layer in layers
     ]

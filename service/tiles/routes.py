@@ -80,7 +80,8 @@ def _tile(
     if (unchanged := not_modified(request, tag, headers)) is not None:
         return unchanged
     cache: VersionedCache = request.app.state.tile_cache
-    body = cache.get_or_compute(key, version, lambda: queries.encode(session, layers, tile))
+    limit = request.app.state.settings.tile_feature_limit
+    body = cache.get_or_compute(key, version, lambda: queries.encode(session, layers, tile, limit))
     return Response(body, media_type=rules.MVT, headers=headers)
 
 

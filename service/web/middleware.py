@@ -145,13 +145,19 @@ class RequestMetrics:
 MINIMUM_SIZE = 500
 BROTLI_QUALITY = 5  # about gzip -9's size at a fraction of the time; higher is too slow per request
 TEXT_TYPES = frozenset(
-    {"application/json", "application/javascript", "application/xml", "image/svg+xml"}
+    {
+        "application/json",
+        "application/javascript",
+        "application/xml",
+        "image/svg+xml",
+        "application/vnd.mapbox-vector-tile",  # protobuf with repeated keys: about half the size
+    }
 )
 CODINGS = ("br", "gzip")  # preferred first
 
 
 def compressible(content_type: str) -> bool:
-    """Text, JSON (GeoJSON, problems), JS, CSS, CSV, SVG; never images, zip or GeoPackage."""
+    """Text, JSON (GeoJSON, problems), JS, CSS, CSV, SVG, vector tiles; never images or zip."""
     media = content_type.partition(";")[0].strip().lower()
     if media == "text/event-stream":
         return False

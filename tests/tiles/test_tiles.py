@@ -20,6 +20,7 @@ from service.tiles import queries, rules
 Z, X, Y = 15, 17181, 10810  # a tile near 8.76 E, 52.1 N, far from the seeded municipality
 MVT_EXTENT = 4096
 BUFFER_UNITS = 64
+LIMIT = 10_000  # features per layer: far more than any fixture here holds
 # The map's colours (DESIGN.md: connected red, insufficient demand yellow, …; none white).
 COLOURS = {
     "connected": "#d7191c",
@@ -108,7 +109,7 @@ def _decoded(tile: bytes) -> dict[str, Any]:
 
 def test_each_address_in_the_tile_has_its_best_status_colour_and_place(place: Session) -> None:
     layers = rules.dataset_layers(rules.ADDRESS_LAYER, Z)
-    tile = _decoded(queries.encode(place, layers, rules.tile("WebMercatorQuad", Z, X, Y)))
+    tile = _decoded(queries.encode(place, layers, rules.tile("WebMercatorQuad", Z, X, Y), LIMIT))
     features = tile[rules.ADDRESS_LAYER]["features"]
     ours = {
         f["properties"]["house_number"]: f
@@ -131,7 +132,7 @@ def test_each_address_in_the_tile_has_its_best_status_colour_and_place(place: Se
 
 def test_a_collection_tile_holds_its_features_clipped_to_the_buffered_tile(place: Session) -> None:
     layers = [rules.collection_layer(COLLECTIONS["areas"])]
-    tile = _decoded(queries.encode(place, layers, rules.tile("WebMercatorQuad", Z, X, Y)))
+    tile = _decoded(queries.encode(place, layers, rules.tile("WebMercatorQuad", Z, X, Y), LIMIT))
     areas = {f["properties"]["name"]: f for f in tile["areas"]["features"]}
     assert {"Nord", "Mitte"} <= set(areas)
     assert areas["Nord"]["properties"]["status"] == "connected"
@@ -140,6 +141,29 @@ def test_a_collection_tile_holds_its_features_clipped_to_the_buffered_tile(place
     xs, ys = [p[0] for p in ring], [p[1] for p in ring]
     assert abs(min(xs) - 0.1 * MVT_EXTENT) <= 2 and abs(max(xs) - 0.3 * MVT_EXTENT) <= 2
     assert abs(min(ys) - 0.1 * MVT_EXTENT) <= 2 and abs(max(ys) - 0.3 * MVT_EXTENT) <= 2
+
+
+def test_a_layer_holds_at_most_the_feature_limit(place: Session) -> None:
+    layers = rules.dataset_layers(rules.ADDRESS_LAYER, Z)
+    tile = rules.tile("WebMercatorQuad", Z, X, Y)
+    ours = sum(1 for _, status in ADDRESSES.values() if status is not None)
+    everything = _decoded(queries.encode(place, layers, tile, LIMIT))[rules.ADDRESS_LAYER]
+    capped = _decoded(queries.encode(place, layers, tile, 3))[rules.ADDRESS_LAYER]
+    assert len(everything["features"]) >= ours > 3
+    assert len(capped["features"]) == 3
+
+
+def test_tiles_are_compressed_for_clients_that_accept_it(
+    client: TestClient, address_in_town: dict[str, Any]
+) -> None:
+    a = address_in_town
+    path = f"/tiles/WebMercatorQuad/{Z}/{a['x']}/{a['y']}?collections=address_coverage"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content) * 0.8
+    assert packed.content == plain.content  # the client inflates it to the same tile
 
 
 def test_address_points_start_at_zoom_15_in_the_dataset_tiles(place: Session) -> None:
@@ -152,7 +176,10 @@ def test_address_points_start_at_zoom_15_in_the_dataset_tiles(place: Session) ->
     ]
     parent = rules.tile("WebMercatorQuad", 14, X // 2, Y // 2)
     assert (
-        _decoded(queries.encode(place, rules.dataset_layers(rules.ADDRESS_LAYER, 14), parent)) == {}
+        _decoded(
+            queries.encode(place, rules.dataset_layers(rules.ADDRESS_LAYER, 14), parent, LIMIT)
+        )
+        == {}
     )
 
 
