@@ -217,7 +217,9 @@ class Change(Base):
 
     __tablename__ = "changes"
     __table_args__ = (
-        CheckConstraint(_in("operation", ["insert", "update", "delete"]), name="operation_allowed"),
+        CheckConstraint(
+            _in("operation", ["insert", "update", "delete", "load"]), name="operation_allowed"
+        ),
         Index("ix_changes_feature", "table_name", "feature_id"),
         Index("ix_changes_changed_at", "changed_at"),
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from service.coverage.reference_queries import replace_reference
+from service.db import bulk
 from service.db.state import ewkb
 from service.layers import LAYERS
 from service.packages.diff import LayerDiff
@@ -79,7 +81,7 @@ def stage(
 
 
 def _sync_layer(
-    session: Session, layer: str, municipality_id: int, features: list[Feature]
+    session: Session, layer: str, municipality_id: int, features: list[Feature], in_bulk: bool
 ) -> LayerDiff:
     """Stage the layer, then delete, update and insert in three set-based statements."""
     spec = LAYERS[layer]
@@ -103,11 +105,17 @@ def _sync_layer(
         f"AND (({old}) IS DISTINCT FROM ({new}) OR NOT ST_OrderingEquals(t.geom, s.geom))",
         scope,
     )
+    fresh = (
+        f"FROM {staging} s WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {layer} t WHERE t.municipality_id = :m AND {same_key})"
+    )
+    if in_bulk:
+        incoming = session.execute(text(f"SELECT count(*) {fresh}"), scope).scalar_one()
+        bulk.defer_indexes(session, layer, int(incoming))
     inserted = _count(
         session,
         f"INSERT INTO {layer} (municipality_id, {column_list}, geom) "
-        f"SELECT :m, {new}, s.geom FROM {staging} s WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {layer} t WHERE t.municipality_id = :m AND {same_key})",
+        f"SELECT :m, {new}, s.geom {fresh}",
         scope,
     )
     return LayerDiff(inserted, updated, deleted, len(features) - inserted - updated)
@@ -117,8 +125,10 @@ def load_package(session: Session, package: Package) -> dict[str, LayerDiff]:
     """Make the database hold exactly the package's data for its municipality; never commits."""
     municipality_id, diff = _upsert_municipality(session, package.municipality)
     diffs = {"municipality": diff}
-    for layer, features in package.layers.items():
-        diffs[layer] = _sync_layer(session, layer, municipality_id, features)
+    in_bulk = bulk.is_bulk(sum(len(features) for features in package.layers.values()))
+    with bulk.bulk_load(session, [municipality_id]) if in_bulk else nullcontext():
+        for layer, features in package.layers.items():
+            diffs[layer] = _sync_layer(session, layer, municipality_id, features, in_bulk)
     if package.reference is not None:
         diffs["reference_figures"] = replace_reference(session, package.reference)
     return diffs
