@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.db.state import today
+
 RankCounts = dict[int, int]
 
 # Feature statuses valid on :as_of: the newest version with status_since on or before it.
@@ -147,6 +149,8 @@ def address_total(session: Session, m: int) -> int:
 
 def hectares_by_kind(session: Session, m: int, as_of: dt.date) -> dict[str, dict[str, float]]:
     """Hectares (EPSG:25832) of areas per kind and status valid on the date."""
+    if as_of == today(session):
+        return current_hectares_by_kind(session, m)
     rows = session.execute(
         text(
             f"WITH {FEATURE_STATUS}, sized AS ("
@@ -162,8 +166,38 @@ def hectares_by_kind(session: Session, m: int, as_of: dt.date) -> dict[str, dict
     return dict(result)
 
 
+def current_hectares_by_kind(session: Session, m: int) -> dict[str, dict[str, float]]:
+    """Today's hectares from the areas themselves: the history holds the same statuses for
+    today (its trigger writes every change), but reading it all made a cache miss 90 ms."""
+    rows = session.execute(
+        text(
+            "SELECT kind, status, sum(ST_Area(geom)) / 10000 FROM areas "
+            "WHERE municipality_id = :m GROUP BY 1, 2"
+        ),
+        {"m": m},
+    ).all()
+    result: dict[str, dict[str, float]] = defaultdict(dict)
+    for kind, status, hectares in rows:
+        result[kind][status] = float(hectares)
+    return dict(result)
+
+
+def current_schools_by_connection(session: Session, m: int) -> dict[str, tuple[int, int]]:
+    """Today's (schools, pupils) per connection from the schools themselves."""
+    rows = session.execute(
+        text(
+            "SELECT connection, count(*), sum(pupils) FROM schools "
+            "WHERE municipality_id = :m GROUP BY 1"
+        ),
+        {"m": m},
+    ).all()
+    return {status: (int(count), int(pupils)) for status, count, pupils in rows}
+
+
 def schools_by_connection(session: Session, m: int, as_of: dt.date) -> dict[str, tuple[int, int]]:
     """(schools, pupils) per connection status valid on the date."""
+    if as_of == today(session):
+        return current_schools_by_connection(session, m)
     rows = session.execute(
         text(
             f"WITH {FEATURE_STATUS} SELECT fs.status, count(*), sum(s.pupils) "
