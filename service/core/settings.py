@@ -179,10 +179,14 @@ class Settings(BaseSettings):
         "the Schlichtungsstelle nach § 16 BGG; a generic text is shown when unset",
     )
     db_pool_size: int = Field(
-        default=5, ge=1, le=100, description="Connections each service process keeps open"
+        default=10,
+        ge=1,
+        le=100,
+        description="Connections each service process keeps open (a connection opened per "
+        "request costs a new server process and its first reprojection, tens of ms)",
     )
     db_max_overflow: int = Field(
-        default=5,
+        default=0,
         ge=0,
         le=100,
         description="Connections a process may open beyond the pool under load; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,17 +12,21 @@ from typing import Any
 import geopandas as gpd
 import shapely
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from service.auth.dependencies import PrincipalDep
 from service.auth.tokens import Principal, authorize
 from service.core import crs as crs_module
+from service.core.cache import VersionedCache
 from service.core.errors import (
     BadRequestError,
     MethodNotAllowedError,
     PreconditionRequiredError,
     UnsupportedMediaTypeError,
 )
+from service.db.engine import reading
 from service.db.state import data_version
 from service.features import checks, documents, html, openapi, writes
 from service.features import queries as items
@@ -33,7 +37,7 @@ from service.features.routes import collection_or_404
 from service.layers import COLLECTIONS, Collection
 from service.packages import exports
 from service.web.bodies import BodyDep
-from service.web.deps import SessionDep, base_url
+from service.web.deps import base_url
 from service.web.negotiation import etag, negotiated, not_modified, output_format, tags, wants_html
 
 router = APIRouter(tags=["OGC API Features"])
@@ -90,82 +94,106 @@ def _file(
         return path.read_bytes(), "application/geopackage+sqlite3"
 
 
-def _items_route(collection: Collection) -> Callable[..., Response]:
-    def get_items(request: Request, session: SessionDep) -> Response:
-        fmt = output_format(request, ITEM_FORMATS)
-        as_html = fmt == "html"
-        query = itemquery.parse(request.query_params, collection)
-        if fmt in ("csv", "gpkg"):  # files keep x/y (east, north) order whatever the CRS says
-            query = replace(query, crs=replace(query.crs, lat_first=False))
+def _items_route(collection: Collection) -> Callable[..., Awaitable[Response]]:
+    async def get_items(request: Request) -> Response:
+        return await run_in_threadpool(_items_answer, request, collection)
+
+    return get_items
+
+
+def _matched(
+    request: Request,
+    session: Session,
+    collection: Collection,
+    query: itemquery.ItemQuery,
+    version: object,
+    returned: int,
+) -> int:
+    """numberMatched: told by a short page, else counted once per filter and data version
+    (every page of a listing shares the count; any committed write moves the version on)."""
+    known = itemquery.matched_from_page(query.offset, query.limit, returned)
+    if known is not None:
+        return known
+    counts: VersionedCache = request.app.state.cache
+    key = ("matched", collection.id, itemquery.selection(request.query_params.multi_items()))
+    return int(counts.get_or_compute(key, version, lambda: items.count(session, collection, query)))
+
+
+def _items_answer(request: Request, collection: Collection) -> Response:
+    """A page of features, read on one worker thread over one connection without a transaction
+    (the data version, then the rows; the count only when neither the page nor a cache knows it)."""
+    fmt = output_format(request, ITEM_FORMATS)
+    as_html = fmt == "html"
+    query = itemquery.parse(request.query_params, collection)
+    if fmt in ("csv", "gpkg"):  # files keep x/y (east, north) order whatever the CRS says
+        query = replace(query, crs=replace(query.crs, lat_first=False))
+    with reading(request.app.state.engine) as session:
+        version = data_version(session)
         tag = etag(
-            (
-                "items",
-                collection.id,
-                sorted(request.query_params.multi_items()),
-                data_version(session),
-                fmt,
-            )
+            ("items", collection.id, sorted(request.query_params.multi_items()), version, fmt)
         )
         headers = negotiated(
             {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": query.crs.header}
         )
         if (cached := not_modified(request, tag, headers)) is not None:
             return cached
-        page = items.page(session, collection, query)
-        url = f"{base_url(request)}/collections/{collection.id}/items"
-        params = dict(request.query_params)
-        params.pop("f", None)
-        links = documents.page_links(
-            url, params, query.offset, query.limit, len(page.rows), page.matched
+        rows = items.rows(session, collection, query)
+        matched = _matched(request, session, collection, query, version, len(rows))
+    url = f"{base_url(request)}/collections/{collection.id}/items"
+    params = dict(request.query_params)
+    params.pop("f", None)
+    links = documents.page_links(url, params, query.offset, query.limit, len(rows), matched)
+    if fmt in ("csv", "gpkg"):
+        content, media_type = _file(collection, rows, query.crs, fmt)
+        headers["Content-Disposition"] = f'attachment; filename="{collection.id}.{fmt}"'
+        file_links = documents.page_links(
+            url, {**params, "f": fmt}, query.offset, query.limit, len(rows), matched
         )
-        if fmt in ("csv", "gpkg"):
-            content, media_type = _file(collection, page.rows, query.crs, fmt)
-            headers["Content-Disposition"] = f'attachment; filename="{collection.id}.{fmt}"'
-            file_links = documents.page_links(
-                url, {**params, "f": fmt}, query.offset, query.limit, len(page.rows), page.matched
-            )
-            following = [x["href"] for x in file_links if x["rel"] == "next"]
-            if following:
-                headers["Link"] = f'<{following[0]}>; rel="next"'
-            return Response(content, media_type=media_type, headers=headers)
-        if as_html:
-            facts = [("features matched", page.matched), ("shown", len(page.rows))]
-            view = html.Page(
-                f"{collection.title}: features",
-                collection.description,
-                facts,
-                _feature_table(collection, page.rows, base_url(request)),
-                [x for x in links if x["rel"] in ("next", "prev")],
-            )
-            return HTMLResponse(html.render(view, base_url(request)), headers=headers)
-        body = documents.feature_collection(page.rows, page.matched, links)
-        return Response(body, media_type=documents.GEOJSON, headers=headers)
-
-    return get_items
-
-
-def _item_route(collection: Collection) -> Callable[..., Response]:
-    def get_item(request: Request, session: SessionDep, feature_id: str) -> Response:
-        _only(request, ("f", "crs"))
-        as_html = wants_html(request)
-        target = crs_module.parse(request.query_params.get("crs"), "crs")
-        row = items.one(session, collection, items.parse_id(collection, feature_id), target)
-        tag = item_etag(collection, row.id, row.version, _representation(target, as_html))
-        headers = negotiated(
-            {"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": target.header}
+        following = [x["href"] for x in file_links if x["rel"] == "next"]
+        if following:
+            headers["Link"] = f'<{following[0]}>; rel="next"'
+        return Response(content, media_type=media_type, headers=headers)
+    if as_html:
+        facts = [("features matched", matched), ("shown", len(rows))]
+        view = html.Page(
+            f"{collection.title}: features",
+            collection.description,
+            facts,
+            _feature_table(collection, rows, base_url(request)),
+            [x for x in links if x["rel"] in ("next", "prev")],
         )
-        if (cached := not_modified(request, tag, headers)) is not None:
-            return cached
-        base = base_url(request)
-        if as_html:
-            facts = [(name, _text(value)) for name, value in row.properties.items()]
-            links = documents.feature_links(base, collection, row.id)
-            view = html.Page(f"{collection.title} #{row.id}", None, facts, links=links)
-            return HTMLResponse(html.render(view, base), headers=headers)
-        body = documents.feature_doc(base, collection, row)
-        return Response(body, media_type=documents.GEOJSON, headers=headers)
+        return HTMLResponse(html.render(view, base_url(request)), headers=headers)
+    body = documents.feature_collection(rows, matched, links)
+    return Response(body, media_type=documents.GEOJSON, headers=headers)
+
+
+def _item_route(collection: Collection) -> Callable[..., Awaitable[Response]]:
+    async def get_item(request: Request, feature_id: str) -> Response:
+        return await run_in_threadpool(_item_answer, request, collection, feature_id)
 
     return get_item
+
+
+def _item_answer(request: Request, collection: Collection, feature_id: str) -> Response:
+    """One feature: one worker thread, one statement outside a transaction."""
+    _only(request, ("f", "crs"))
+    as_html = wants_html(request)
+    target = crs_module.parse(request.query_params.get("crs"), "crs")
+    fid = items.parse_id(collection, feature_id)
+    with reading(request.app.state.engine) as session:
+        row = items.one(session, collection, fid, target)
+    tag = item_etag(collection, row.id, row.version, _representation(target, as_html))
+    headers = negotiated({"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": target.header})
+    if (cached := not_modified(request, tag, headers)) is not None:
+        return cached
+    base = base_url(request)
+    if as_html:
+        facts = [(name, _text(value)) for name, value in row.properties.items()]
+        links = documents.feature_links(base, collection, row.id)
+        view = html.Page(f"{collection.title} #{row.id}", None, facts, links=links)
+        return HTMLResponse(html.render(view, base), headers=headers)
+    body = documents.feature_doc(base, collection, row)
+    return Response(body, media_type=documents.GEOJSON, headers=headers)
 
 
 def _written(request: Request, collection: Collection, row: Row, status: int) -> Response:
@@ -261,9 +289,11 @@ def _delete_route(collection: Collection) -> Callable[..., Response]:
     return delete
 
 
-def _routes(collection: Collection) -> list[tuple[str, Callable[..., Response], str, str, int]]:
+def _routes(
+    collection: Collection,
+) -> list[tuple[str, Callable[..., Response | Awaitable[Response]], str, str, int]]:
     """(path suffix, handler, method, summary, status) of each operation on a collection."""
-    routes = [
+    routes: list[tuple[str, Callable[..., Response | Awaitable[Response]], str, str, int]] = [
         ("", _items_route(collection), "GET", "features (filter, sort, page, reproject)", 200),
         ("/{feature_id}", _item_route(collection), "GET", "one feature", 200),
     ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, func, select, true
@@ -17,7 +19,7 @@ from service.db import refusals
 from service.db.models import FEATURE_TABLES
 from service.features import cql
 from service.features.query import ItemQuery
-from service.features.records import Extent, Page, Row
+from service.features.records import Extent, Row
 from service.layers import Collection
 
 
@@ -94,23 +96,25 @@ def _row(collection: Collection, mapping: Any) -> Row:
     return Row(mapping["id"], mapping["version"], properties, mapping["geojson"])
 
 
-def page(session: Session, collection: Collection, query: ItemQuery) -> Page:
-    """The features a query selects, one page of them, plus the count of all that match."""
+def _rows_statement(collection: Collection, query: ItemQuery, where: Any) -> Select[Any]:
+    """The page's rows; past the first page the skipped rows' ids are found first, so only the
+    rows shown are turned into GeoJSON (at offset 10,000 that is 100 geometries, not 10,100)."""
     t = table(collection)
-    where = and_(true(), *_conditions(collection, query))
     columns = queryable_columns(collection)
     order = [columns[n].desc() if desc else columns[n].asc() for n, desc in query.sortby]
-    statement = (
-        _select_rows(collection, query.crs)
-        .where(where)
-        .order_by(*order, t.c.id)
-        .limit(query.limit)
-        .offset(query.offset)
-    )
-    count = select(func.count()).select_from(t).where(where)
+    order.append(t.c.id.asc())
+    rows = _select_rows(collection, query.crs)
+    if query.offset == 0:
+        return rows.where(where).order_by(*order).limit(query.limit)
+    ids = select(t.c.id).where(where).order_by(*order).limit(query.limit).offset(query.offset)
+    return rows.where(t.c.id.in_(ids)).order_by(*order)
+
+
+@contextmanager
+def _client_values(session: Session, collection: Collection, query: ItemQuery) -> Iterator[None]:
+    """A statement the client's filter literals or bbox corners make fail is a 400 naming them."""
     try:
-        rows = [_row(collection, r) for r in session.execute(statement).mappings()]
-        matched = int(session.execute(count).scalar_one())
+        yield
     except (DataError, InternalError, ProgrammingError) as exc:
         # Only client-supplied values can make these fail: filter literals, bbox corners.
         parameter = "filter" if query.filter is not None else "bbox" if query.bbox else None
@@ -122,7 +126,22 @@ def page(session: Session, collection: Collection, query: ItemQuery) -> Page:
             [Problem("request", None, parameter, f"cannot be applied to the data: {message}")],
             f"invalid {parameter}",
         ) from exc
-    return Page(rows, matched)
+
+
+def rows(session: Session, collection: Collection, query: ItemQuery) -> list[Row]:
+    """One page of the features a query selects, in its order."""
+    where = and_(true(), *_conditions(collection, query))
+    with _client_values(session, collection, query):
+        found = session.execute(_rows_statement(collection, query, where)).mappings()
+        return [_row(collection, mapping) for mapping in found]
+
+
+def count(session: Session, collection: Collection, query: ItemQuery) -> int:
+    """How many features the query selects in all (numberMatched)."""
+    t = table(collection)
+    where = and_(true(), *_conditions(collection, query))
+    with _client_values(session, collection, query):
+        return int(session.execute(select(func.count()).select_from(t).where(where)).scalar_one())
 
 
 def parse_id(collection: Collection, feature_id: str) -> int:

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,3 +201,20 @@ def parse(params: Mapping[str, str], collection: Collection) -> ItemQuery:
         filter=cql.parse(raw_filter, language) if raw_filter else None,
         filter_crs=filter_crs,
     )
+
+
+# Parameters that shape the answer but not which features match: a count holds for all of them.
+NOT_SELECTING = frozenset({"f", "limit", "offset", "crs", "sortby"})
+
+
+def selection(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The parameters, as sent, that decide which features match: what a count is kept for."""
+    return tuple(sorted((k, v) for k, v in pairs if k not in NOT_SELECTING))
+
+
+def matched_from_page(offset: int, limit: int, returned: int) -> int | None:
+    """numberMatched when the page itself tells it (a short page that is not past the end);
+    None when only counting can."""
+    if returned < limit and (returned > 0 or offset == 0):
+        return offset + returned
+    return None

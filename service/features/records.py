@@ -18,14 +18,6 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of features and how many match in all."""
-
-    rows: list[Row]
-    matched: int
-
-
-@dataclass(frozen=True)
 class Extent:
     """Where and when a collection's features lie: bbox in CRS84, first and last status date."""
 
