@@ -13,8 +13,10 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Date,
     DateTime,
+    Double,
     Float,
     ForeignKey,
     Identity,
@@ -144,6 +146,9 @@ class Area(_Feature, Base):
     status_since: Mapped[dt.date] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[WKBElement] = _geometry("MULTIPOLYGON")
+    area_m2: Mapped[float] = mapped_column(
+        Double, Computed("ST_Area(geom)", persisted=True), doc="Kept by PostgreSQL from geom"
+    )
 
 
 class Hamlet(_Feature, Base):

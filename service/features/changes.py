@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-IGNORED = ("id", "version", "updated_at", "geom", "municipality_id")
+IGNORED = ("id", "version", "updated_at", "geom", "area_m2", "municipality_id")
 
 
 @dataclass(frozen=True)
