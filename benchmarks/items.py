@@ -363,8 +363,8 @@ def table(
     for q in plan:
         ours, tipg = results[(q.name, "ours")], results[(q.name, "tipg")]
         ratio = ours.rate / tipg.rate if tipg.rate else float("nan")
-        failed = ours.failures + tipg.failures
-        note = f"  {failed} non-2xx/timeouts" if failed else ""
+        failed = ours.failures or tipg.failures
+        note = f"  non-2xx/timeouts: ours {ours.failures}, tipg {tipg.failures}" if failed else ""
         returned = f"{counts[q.name][0]} | {counts[q.name][1]}"
         lines.append(
             f"{q.name:26} {ours.rate:10.0f} {tipg.rate:10.0f} {ratio:5.2f}x "
@@ -420,6 +420,11 @@ def main() -> None:
         key = slug(q.name)
         summary[f"{key}_ratio"] = round(ours_m.rate / tipg_m.rate, 2)
         summary[f"{key}_p99_ms"] = [round(ours_m.p99_ms, 1), round(tipg_m.p99_ms, 1)]
+    summary["failures"] = {
+        slug(q.name): [results[(q.name, "ours")].failures, results[(q.name, "tipg")].failures]
+        for q in plan
+        if results[(q.name, "ours")].failures or results[(q.name, "tipg")].failures
+    }
     summary["min_item_ratio"] = min(
         (summary[f"{slug(q.name)}_ratio"] for q in plan if not q.tile), default=None
     )
