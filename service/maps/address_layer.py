@@ -34,8 +34,15 @@ def legend() -> str:
     )
 
 
-def config(url: str | None) -> dict[str, Any] | None:
-    """What map.js needs to draw the points, or None when the page shows none."""
+def config(url: str | None, script: str) -> dict[str, Any] | None:
+    """What map.js needs to draw the points (it fetches the plugin at `script` on first reaching
+    MIN_ZOOM), or None when the page shows none."""
     if url is None:
         return None
-    return {"url": url, "layer": LAYER, "minZoom": MIN_ZOOM, "outline": OUTLINE_COLOUR}
+    return {
+        "url": url,
+        "script": script,
+        "layer": LAYER,
+        "minZoom": MIN_ZOOM,
+        "outline": OUTLINE_COLOUR,
+    }

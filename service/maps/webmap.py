@@ -289,14 +289,8 @@ def _head(options: MapOptions) -> str:
     return f"""<title>Glasfaserausbau – Karte</title>
 <link rel="icon" href="data:,"/>
 <link rel="stylesheet" href="{options.asset("map.css")}"/>
-{_address_script(options)}<script src="{options.asset("map.js")}"></script>
+<script src="{options.asset("map.js")}"></script>
 <style>.bb-panel {{ font-size: {size}; }}</style>"""
-
-
-def _address_script(options: MapOptions) -> str:
-    if options.address_tiles_url is None:
-        return ""
-    return f'<script src="{options.asset(address_layer.ASSET)}"></script>'
 
 
 def _swatch(style: Style) -> str:
@@ -457,6 +451,8 @@ class _Behaviour(MacroElement):
                 regionmap.TOWNS: regionmap.FIELDS,
             },
             "approximateNote": APPROXIMATE_NOTE,
-            "addressTiles": address_layer.config(options.address_tiles_url),
+            "addressTiles": address_layer.config(
+                options.address_tiles_url, options.asset(address_layer.ASSET)
+            ),
         }
         self.config = json.dumps(config)

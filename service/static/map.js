@@ -357,11 +357,28 @@ function broadbandPanels() {
 }
 
 function broadbandAddressTiles(map, config) {
+  // The vector-tile plugin is fetched the first time the map reaches zoom 15: most visits never
+  // zoom in that far, and the first visit stays small without it.
+  var tiles = config.addressTiles;
+  if (!tiles) { return; }
+  function load() {
+    if (map.getZoom() < tiles.minZoom) { return; }
+    map.off("zoomend", load);
+    var script = document.createElement("script");
+    script.src = tiles.script;
+    script.onload = function () {
+      window.broadbandMap.addressTiles = broadbandAddressLayer(map, tiles);
+    };
+    document.head.appendChild(script);
+  }
+  map.on("zoomend", load);
+  load();
+}
+
+function broadbandAddressLayer(map, tiles) {
   // Every address as a dot in its best status's colour, from the vector tiles, from zoom 15 on
   // (GridLayer's minZoom: below it no tile is requested). A pane above the area fills keeps the
   // colours true; it takes no pointer events, so the areas below stay clickable.
-  var tiles = config.addressTiles;
-  if (!tiles || !window.protomapsL) { return null; }
   // A layer's minZoom otherwise becomes the whole map's (Leaflet raises the map's minimum to the
   // smallest of its layers' when the map sets none): keep the map's as it is.
   if (map.options.minZoom === undefined) { map.options.minZoom = map.getMinZoom(); }
@@ -389,7 +406,7 @@ function broadbandAddressTiles(map, config) {
 
 function broadbandMapSetup(map, layers, config) {
   broadbandPatterns();
-  window.broadbandMap.addressTiles = broadbandAddressTiles(map, config);
+  broadbandAddressTiles(map, config);
   if (config.embed) { document.body.classList.add("bb-embed"); }
   broadbandControls(map);
   broadbandFocusable(map, layers, config);

@@ -85,6 +85,7 @@ def test_address_tiles_are_fetched_and_drawn_from_zoom_15_only(
     page.locator(".leaflet-overlay-pane svg path").first.wait_for()
     page.wait_for_load_state("networkidle")
     assert [url for url in requested if "/tiles/" in url] == []
+    assert [url for url in requested if "protomaps" in url] == []  # fetched on reaching 15
 
     with page.expect_response(lambda r: TILE_REQUEST.search(r.url) is not None) as first:
         page.evaluate("window.broadbandMap.map.setZoom(15)")
