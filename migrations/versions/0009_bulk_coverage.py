@@ -206,10 +206,14 @@ BEGIN
     INSERT INTO coverage_counts (municipality_id, district_id, best_rank, addresses)
     SELECT municipality_id, district_id, best_rank, count(*) FROM address_coverage
     WHERE municipality_id = municipality GROUP BY 1, 2, 3;
+    -- a rebuild that changed nothing leaves caches and ETags valid
+    IF EXISTS (SELECT FROM broadband_pair_changes)
+        OR EXISTS (SELECT FROM broadband_coverage_changes) THEN
+        PERFORM broadband_touch();
+    END IF;
     DROP TABLE broadband_new_pairs, broadband_new_coverage, broadband_pair_changes,
         broadband_coverage_changes;
     PERFORM set_config('broadband.bulk', was, true);
-    PERFORM broadband_touch();
 END
 $$;
 """

@@ -160,6 +160,11 @@ def hectares_by_kind(session: Session, m: int, as_of: dt.date) -> dict[str, dict
         ),
         {"m": m, "as_of": as_of},
     ).all()
+    return _hectares(rows)
+
+
+def _hectares(rows: Any) -> dict[str, dict[str, float]]:
+    """Nest (kind, status, hectares) rows."""
     result: dict[str, dict[str, float]] = defaultdict(dict)
     for kind, status, hectares in rows:
         result[kind][status] = float(hectares)
@@ -177,10 +182,7 @@ def current_hectares_by_kind(session: Session, m: int) -> dict[str, dict[str, fl
         ),
         {"m": m},
     ).all()
-    result: dict[str, dict[str, float]] = defaultdict(dict)
-    for kind, status, hectares in rows:
-        result[kind][status] = float(hectares)
-    return dict(result)
+    return _hectares(rows)
 
 
 def current_schools_by_connection(session: Session, m: int) -> dict[str, tuple[int, int]]:

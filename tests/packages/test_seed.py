@@ -135,9 +135,14 @@ def test_approximations_are_labelled(coesfeld: object, db: Session) -> None:
     assert db.execute(text("SELECT bool_or(approximate) FROM schools")).scalar_one() is False
 
 
-def test_seed_is_logged_with_its_actor(coesfeld: object, db: Session) -> None:
-    actors = _rows(db, "SELECT DISTINCT actor, operation FROM changes WHERE table_name = 'areas'")
-    assert ("test-suite", "insert") in actors
+def test_seed_is_logged_with_its_actor(coesfeld: dict[str, LayerDiff], db: Session) -> None:
+    """A package is loaded in bulk: one `load` entry per table, with its actor and row count."""
+    loads = _rows(
+        db,
+        "SELECT DISTINCT actor, (new->>'rows')::int FROM changes "
+        "WHERE table_name = 'areas' AND operation = 'load'",
+    )
+    assert ("test-suite", coesfeld["areas"].inserted) in loads
 
 
 def test_reseeding_the_same_package_changes_nothing(
