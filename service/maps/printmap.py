@@ -25,7 +25,8 @@ from matplotlib.patches import Patch, Rectangle
 from service.coverage.rules import Unit
 from service.layers import LAYERS, Layer, MapStyle, printable
 from service.maps.labels import Feature, KeyEntry, label_features
-from service.maps.webmap import AREA_STYLES, SCHOOL_STYLES, STYLE_BY_KEY, german_number, style_key
+from service.maps.numbers import german_number
+from service.maps.webmap import AREA_STYLES, SCHOOL_STYLES, STYLE_BY_KEY, style_key
 
 WIDTH_PX, HEIGHT_PX, DPI = 1754, 1240, 150  # A4 landscape at 150 dpi
 A4_LANDSCAPE_IN = (WIDTH_PX / DPI, HEIGHT_PX / DPI)

@@ -13,6 +13,7 @@ from typing import Any
 import folium
 
 from service.coverage.rules import Unit
+from service.maps.numbers import german_number, share_text
 
 TOWNS = "towns"
 """The layer's name in the page's scripts (a map layer of its own, not a collection)."""
@@ -48,15 +49,6 @@ def share_class(share_pct: float) -> int:
     return next(i for i, band in enumerate(SHARE_CLASSES) if share_pct < band.below)
 
 
-def _number(value: int) -> str:
-    return f"{value:,}".replace(",", ".")
-
-
-def share_text(share_pct: float) -> str:
-    """71.48 → '71,48 %', as the headline writes it."""
-    return f"{share_pct:.2f}".replace(".", ",") + " %"
-
-
 def town_features(
     units: list[Unit], outlines: dict[str, Any], links: dict[str, str]
 ) -> dict[str, Any]:
@@ -66,7 +58,7 @@ def town_features(
         ags = unit.municipalities[0].ags
         figure = unit.addresses
         name = html.escape(unit.name)
-        counts = f"{_number(figure.numerator)} von {_number(figure.denominator)}"
+        counts = f"{german_number(figure.numerator)} von {german_number(figure.denominator)}"
         properties = {
             "layer": TOWNS,
             "name": name,

@@ -28,10 +28,10 @@ from service.coverage.rules import (
 )
 from service.db import state
 from service.layers import LAYERS
+from service.maps.numbers import german_number
 from service.maps.printmap import SOURCES, headline_text
 from service.maps.queries import map_layers
 from service.maps.report_queries import approximate_counts
-from service.maps.webmap import german_number
 
 AUTHOR = f"Broadband coverage service {__version__}"
 TIMELINE_START = dt.date(2018, 1, 1)  # the default start of /coverage/timeline

@@ -21,9 +21,9 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.table import Table as MplTable
 from matplotlib.transforms import Bbox
 
+from service.maps.numbers import german_number
 from service.maps.printmap import MIN_PT, SheetText, map_figure
 from service.maps.report import AUTHOR, Report, Table, german_date, german_pct
-from service.maps.webmap import german_number
 
 A4_PORTRAIT_IN = (210 / 25.4, 297 / 25.4)
 MARGIN_IN = 0.7

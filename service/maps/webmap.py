@@ -17,6 +17,7 @@ from service.core.vocabulary import GERMAN_LABELS, Connection, Funding, Status
 from service.coverage.rules import Unit
 from service.layers import LAYERS, MapStyle, on_map
 from service.maps import address_layer, regionmap
+from service.maps.numbers import german_number
 from service.maps.palette import FUNDED_COLOUR
 from service.maps.palette import STATUS_COLOURS as COLOURS
 
@@ -339,11 +340,6 @@ def _collapsible(panel_id: str, css: str, title_id: str, body: str) -> str:
         f'aria-labelledby="{title_id}" tabindex="-1">{body}'
         '<button type="button" class="bb-close" data-close>Schließen</button></section>'
     )
-
-
-def german_number(value: int) -> str:
-    """12000 → '12.000', as German readers write it."""
-    return f"{value:,}".replace(",", ".")
 
 
 def _headline(unit: Unit) -> str:

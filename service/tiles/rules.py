@@ -224,19 +224,15 @@ def tileset(
     return document
 
 
-def _plain_link(href: str, rel: str, title: str) -> dict[str, str]:
-    return {"href": href, "rel": rel, "type": JSON, "title": title}
-
-
-def landing_links(base: str) -> list[dict[str, str]]:
+def landing_links(base: str) -> list[dict[str, Any]]:
     """What the landing page links to: the dataset tilesets and the tiling schemes."""
     return [
-        _plain_link(f"{base}/tiles", REL_TILESETS, "vector tiles of the data set"),
-        _plain_link(f"{base}/tileMatrixSets", REL_TMS, "tiling schemes"),
+        _link(f"{base}/tiles", REL_TILESETS, JSON, "vector tiles of the data set"),
+        _link(f"{base}/tileMatrixSets", REL_TMS, JSON, "tiling schemes"),
     ]
 
 
-def collection_links(base: str, collection_id: str) -> list[dict[str, str]]:
+def collection_links(base: str, collection_id: str) -> list[dict[str, Any]]:
     """What a collection links to: its vector tilesets."""
     url = f"{base}/collections/{collection_id}/tiles"
-    return [_plain_link(url, REL_TILESETS, "vector tiles of this collection")]
+    return [_link(url, REL_TILESETS, JSON, "vector tiles of this collection")]
