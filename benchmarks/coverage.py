@@ -353,6 +353,8 @@ def drop(conn: Conn, m: int) -> float:
     started = time.perf_counter()
     with conn.transaction():
         _actor(conn)
+        # removing the municipality outright: its features' past goes with it
+        conn.execute("SELECT set_config('broadband.forget', 'on', true)")
         conn.execute("DELETE FROM address_coverage WHERE municipality_id = %s", (m,))
         conn.execute(
             "DELETE FROM address_features p USING addresses a "

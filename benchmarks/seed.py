@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.core.settings import Settings
+from service.db import history
 from service.db.engine import make_engine, set_actor
 from service.db.models import FEATURE_TABLES, SRID, Municipality
 from service.packages.queries import load_package
@@ -30,6 +31,7 @@ CHILD_TABLES = [table for table in FEATURE_TABLES if table != "municipality"]
 
 
 def _clear(session: Session) -> None:
+    history.forget(session)
     for table in CHILD_TABLES:
         session.execute(text(f"DELETE FROM {table}"))
     session.execute(text("DELETE FROM municipality"))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth import queries as token_store
 from service.core.settings import DEFAULT_PACKAGE, Settings
-from service.db import schema
+from service.db import history, schema
 from service.db.engine import make_engine, make_sessionmaker, set_actor, transaction
 from service.layers import Role
 from service.main import create_app
@@ -188,8 +188,13 @@ def restore(factory: sessionmaker[Session], coesfeld: object) -> Iterator[None]:
         unchanged = _fingerprints(session, before)
     yield
     with transaction(factory, "test-suite") as session:
+        history.forget(session)  # what a test added never existed, not even in the past
         for table in FEATURE_TABLES:
             session.execute(text(f"DELETE FROM {table} WHERE id > :m"), {"m": before[table]})
+            session.execute(
+                text("DELETE FROM status_history WHERE feature_table = :t AND feature_id > :m"),
+                {"t": table, "m": before[table]},
+            )
     with factory() as session:
         changed = _fingerprints(session, before) != unchanged
     if changed:

@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.db import history
 from service.db.engine import transaction
 from service.packages.seeding import seed
 
@@ -128,6 +129,7 @@ def remove(factory: sessionmaker[Session]) -> None:
                 text("SELECT id FROM municipality WHERE starts_with(ags, :k)"), {"k": KREIS}
             ).scalars()
         )
+        history.forget(session)
         for table in ("addresses", "areas", "hamlets", "schools", "districts", "status_history"):
             session.execute(
                 text(f"DELETE FROM {table} WHERE municipality_id = ANY(:m)"), {"m": ids}

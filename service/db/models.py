@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Double,
+    FetchedValue,
     Float,
     ForeignKey,
     Identity,
@@ -92,6 +93,9 @@ class Municipality(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    valid_from: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=FetchedValue(), doc="Kept by PostgreSQL (0011)"
+    )
 
 
 class _Feature:
@@ -106,6 +110,10 @@ class _Feature:
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    # Since when this row is the feature's version; earlier ones are in `<table>_versions`.
+    valid_from: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=FetchedValue(), doc="Kept by PostgreSQL (0011)"
     )
 
 
@@ -264,6 +272,25 @@ FEATURE_TABLES: dict[str, type[Base]] = {
     "schools": School,
     "addresses": Address,
 }
+
+
+def _versions_table(name: str) -> Table:
+    """`<table>_versions`: the feature's earlier versions, each valid until `valid_to`."""
+    source = FEATURE_TABLES[name].__table__
+    columns = [Column(c.name, c.type, nullable=c.nullable) for c in source.columns]
+    indexes = [Index(f"ix_{name}_versions_id", "id")]
+    if name != "municipality":
+        indexes.append(Index(f"ix_{name}_versions_municipality_id", "municipality_id", "valid_to"))
+    return Table(
+        f"{name}_versions",
+        Base.metadata,
+        *columns,
+        Column("valid_to", DateTime(timezone=True), nullable=False),
+        *indexes,
+    )
+
+
+VERSION_TABLES: dict[str, Table] = {name: _versions_table(name) for name in FEATURE_TABLES}
 
 
 class ReferenceFigure(Base):

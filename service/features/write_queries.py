@@ -83,8 +83,15 @@ def _write(session: Session, statement: Any, collection: Collection) -> Any:
         ) from exc
 
 
-def create(session: Session, collection: Collection, draft: Draft, municipality_id: int) -> int:
-    """Insert a checked feature; returns its id."""
+def create(
+    session: Session,
+    collection: Collection,
+    draft: Draft,
+    municipality_id: int,
+    recorded_now: bool = False,
+) -> int:
+    """Insert a checked feature; returns its id. `recorded_now`: it exists from this moment,
+    even if its status is older (a part cut off another area did not exist before the cut)."""
     if draft.geometry is None:
         raise InvalidDataError(
             [Problem(collection.id, "new feature", "geometry", "a new feature needs a geometry")]
@@ -92,6 +99,8 @@ def create(session: Session, collection: Collection, draft: Draft, municipality_
     t = table(collection)
     values = {**draft.properties, "geom": _geometry(draft.geometry)}
     values["municipality_id"] = municipality_id
+    if recorded_now:
+        values["valid_from"] = func.now()
     new_id: int = _write(
         session, insert(t).values(values).returning(t.c.id), collection
     ).scalar_one()

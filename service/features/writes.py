@@ -46,7 +46,7 @@ def create(
         checks.check_inside(draft, collection, label, boundary.geometry, boundary.name)
         properties = checks.dated_status(collection, {}, draft.properties, state.today(session))
         draft = checks.Draft(properties, draft.geometry, draft.swapped)
-        new_id = write_queries.create(session, collection, draft, boundary.id)
+        new_id = write_queries.create(session, collection, draft, boundary.id, recorded_now=True)
         return items.one(session, collection, new_id, DEFAULT)
 
 
@@ -190,7 +190,7 @@ def split(
         draft = checks.check(document, collection, _label(document), STORAGE)
         boundary = state.boundary_for(session, None, current.municipality_id)
         checks.check_inside(draft, collection, _label(document), boundary.geometry, boundary.name)
-        new_id = write_queries.create(session, collection, draft, boundary.id)
+        new_id = write_queries.create(session, collection, draft, boundary.id, recorded_now=True)
         return items.one(session, collection, fid, DEFAULT), items.one(
             session, collection, new_id, DEFAULT
         )

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.core.errors import ConflictError, NotFoundError, Problem
-from service.db import refusals
+from service.db import history, refusals
 from service.db.models import Import
 from service.db.state import ewkb
 from service.features.status_dates import DateSource, StatusDate
@@ -369,6 +369,7 @@ def commit(session: Session, import_id: uuid.UUID, actor: str) -> Import:
         text("SELECT set_config('broadband.source', :source, true)"),
         {"source": f"import {record.public_id}: {record.file_name}"},
     )
+    history.mark_baseline(session, layer, m)
     key = ("external_id",) if record.match == "external_id" else LAYERS[layer].key
     staging = stage(session, layer, _features(layer, record.features), key)
     plan = _plan(layer, m, key, record.preview, record.delete_missing)

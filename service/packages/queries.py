@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from service.coverage.reference_queries import replace_reference
-from service.db import bulk
+from service.db import bulk, history
 from service.db.state import ewkb
 from service.layers import LAYERS
 from service.packages.diff import LayerDiff
@@ -28,6 +28,7 @@ def _upsert_municipality(session: Session, feature: Feature) -> tuple[int, Layer
         text("SELECT id FROM municipality WHERE ags = :ags"), {"ags": params["ags"]}
     ).scalar_one_or_none()
     if found is None:
+        history.mark_baseline(session, "municipality", None)
         new_id: int = session.execute(
             text(
                 "INSERT INTO municipality (ags, name, geom) "
@@ -86,6 +87,7 @@ def _sync_layer(
     """Stage the layer, then delete, update and insert in three set-based statements."""
     spec = LAYERS[layer]
     columns = list(spec.fields)
+    history.mark_baseline(session, layer, municipality_id)
     staging = stage(session, layer, features)
     same_key = " AND ".join(f"t.{column} = s.{column}" for column in spec.key)
     column_list = ", ".join(columns)
