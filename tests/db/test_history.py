@@ -1,0 +1,88 @@
+"""The database keeps every version of a feature with its period, in the edit's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.coverage.rules import STATUS_OF_RANK
+from tests import timemachine
+from tests.timemachine import DISTRICT_OF, MID_2021, TODAY, YESTERDAY
+
+
+@pytest.fixture(scope="module")
+def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
+    with timemachine.zeitdorf(factory) as m:
+        yield m
+
+
+def _today(session: Session) -> dt.date:
+    day: dt.date = session.execute(text("SELECT current_date")).scalar_one()
+    return day
+
+
+def _state(session: Session, m: int, day: dt.date) -> dict[str, tuple[str, str]]:
+    rows = session.execute(
+        text(
+            "SELECT a.house_number, d.name, c.best_rank FROM broadband_coverage_at(:m, :d) c "
+            "JOIN broadband_addresses_at(:d) a ON a.id = c.address_id "
+            "LEFT JOIN districts d ON d.id = c.district_id"
+        ),
+        {"m": m, "d": day},
+    ).all()
+    return {number: (district, STATUS_OF_RANK[rank]) for number, district, rank in rows}
+
+
+def _expected(statuses: dict[str, str]) -> dict[str, tuple[str, str]]:
+    return {name: (DISTRICT_OF[name], status) for name, status in statuses.items()}
+
+
+def test_each_date_gives_the_state_of_that_date(
+    factory: sessionmaker[Session], zeitdorf: int
+) -> None:
+    with factory() as session:
+        today = _today(session)
+        assert _state(session, zeitdorf, today - dt.timedelta(days=1)) == _expected(YESTERDAY)
+        assert _state(session, zeitdorf, dt.date(2021, 6, 1)) == _expected(MID_2021)
+        assert _state(session, zeitdorf, today) == _expected(TODAY)
+
+
+def test_the_state_of_today_agrees_with_the_maintained_state(
+    factory: sessionmaker[Session], zeitdorf: int
+) -> None:
+    with factory() as session:
+        today = _today(session)
+        maintained = dict(
+            session.execute(
+                text(
+                    "SELECT a.house_number, c.best_rank FROM address_coverage c "
+                    "JOIN addresses a ON a.id = c.address_id WHERE c.municipality_id = :m"
+                ),
+                {"m": zeitdorf},
+            ).all()
+        )
+        assert {k: v[1] for k, v in _state(session, zeitdorf, today).items()} == {
+            k: STATUS_OF_RANK[r] for k, r in maintained.items()
+        }
+
+
+def test_areas_of_each_date(factory: sessionmaker[Session], zeitdorf: int) -> None:
+    with factory() as session:
+        today = _today(session)
+
+        def names(day: dt.date) -> set[str]:
+            return set(
+                session.execute(
+                    text("SELECT name FROM broadband_areas_at(:d) WHERE municipality_id = :m"),
+                    {"d": day, "m": zeitdorf},
+                ).scalars()
+            )
+
+        assert names(today - dt.timedelta(days=1)) == timemachine.AREAS_YESTERDAY
+        assert names(today) == timemachine.AREAS_TODAY
+        assert names(dt.date(2020, 2, 1)) == {"Umgebaut", "Nachgetragen"}
+        assert names(dt.date(2019, 12, 31)) == set()
