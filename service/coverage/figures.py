@@ -90,6 +90,12 @@ def resolve_date(session: Session, as_of: dt.date | None) -> tuple[dt.date, bool
     return (as_of or today), (as_of is None or as_of == today)
 
 
+def past_date(session: Session, as_of: dt.date | None) -> dt.date | None:
+    """The date to read through the `_at` functions, or None for today (the maintained tables)."""
+    day, is_today = resolve_date(session, as_of)
+    return None if is_today else day
+
+
 def _district_counts(
     session: Session, m: int, as_of: dt.date, is_today: bool
 ) -> dict[int | None, queries.RankCounts]:
@@ -162,7 +168,10 @@ def units(
             for name, members in [area.of_town(town, unit.name)]
         ]
     if breakdown is Breakdown.PROVIDER:
-        total = sum(queries.address_total(session, town.id) for town in area.towns)
+        total = sum(
+            queries.address_total(session, town.id, None if is_today else day)
+            for town in area.towns
+        )
         by_provider = add_grouped(
             queries.counts_by_provider(session, town.id, day) for town in area.towns
         )
@@ -183,7 +192,8 @@ def _districts(
     """One municipality's districts in name order, then its addresses outside every district."""
     counts = _district_counts(session, town.id, day, is_today)
     named = [
-        (name, counts.get(i, {})) for i, name in queries.district_names(session, town.id).items()
+        (name, counts.get(i, {}))
+        for i, name in queries.district_names(session, town.id, None if is_today else day).items()
     ]
     if counts.get(None):
         named.append(("(outside every district)", counts[None]))
@@ -274,10 +284,9 @@ def timeline(
     if len(dates) > 1000:
         problem = Problem("query", None, "step", f"{len(dates)} points; at most 1000 allowed")
         raise BadRequestError([problem], "invalid timeline")
-    total = sum(queries.address_total(session, town.id) for town in area.towns)
     counts = add_grouped(queries.timeline_counts(session, town.id, dates) for town in area.towns)
     return [
-        TimelinePoint(day, AddressFigure.from_ranks(counts.get(day, {}), total), area.members)
+        TimelinePoint(day, AddressFigure.from_ranks(counts.get(day, {})), area.members)
         for day in dates
     ]
 

@@ -24,19 +24,10 @@ feature_status AS MATERIALIZED (
     ORDER BY feature_table, feature_id, status_since DESC
 )"""
 
-BEST = (
-    FEATURE_STATUS
-    + """,
-best AS MATERIALIZED (
-    SELECT a.id AS address_id, coalesce(min(fs.rank), broadband_status_rank('none')) AS best_rank
-    FROM addresses a
-    LEFT JOIN address_features p ON p.address_id = a.id
-    LEFT JOIN feature_status fs
-        ON fs.feature_table = p.feature_table AND fs.feature_id = p.feature_id
-    WHERE a.municipality_id = :m
-    GROUP BY a.id
-)"""
-)
+# Every address of :as_of (an address that moved since comes at its position then) with its
+# district and best status then, and the areas and hamlets that contained it (migration 0011).
+COVERAGE_AT = "coverage AS MATERIALIZED (SELECT * FROM broadband_coverage_at(:m, :as_of))"
+PAIRS_AT = "pairs AS MATERIALIZED (SELECT * FROM broadband_pairs_at(:m, :as_of))"
 
 
 def _grouped(rows: Any) -> dict[Any, RankCounts]:
@@ -62,33 +53,35 @@ def current_counts_by_district(session: Session, m: int) -> dict[int | None, Ran
 
 
 def counts_by_district(session: Session, m: int, as_of: dt.date) -> dict[int | None, RankCounts]:
-    """Counts per district with the statuses valid on a date."""
+    """Counts per district of a past date: its addresses, districts, outlines and statuses."""
     rows = session.execute(
         text(
-            f"WITH {BEST} SELECT c.district_id, b.best_rank, count(*) FROM best b "
-            "JOIN address_coverage c ON c.address_id = b.address_id GROUP BY 1, 2"
+            f"WITH {COVERAGE_AT} SELECT district_id, best_rank, count(*) FROM coverage "
+            "GROUP BY 1, 2"
         ),
         {"m": m, "as_of": as_of},
     ).all()
     return _grouped(rows)
 
 
-def district_names(session: Session, m: int) -> dict[int, str]:
-    """District ids and names, in name order."""
+def district_names(session: Session, m: int, as_of: dt.date | None = None) -> dict[int, str]:
+    """District ids and names (those of the date, if one is given), in name order."""
+    source = "districts" if as_of is None else "broadband_districts_at(:as_of)"
     rows = session.execute(
-        text("SELECT id, name FROM districts WHERE municipality_id = :m ORDER BY name"), {"m": m}
+        text(f"SELECT id, name FROM {source} WHERE municipality_id = :m ORDER BY name"),
+        {"m": m, "as_of": as_of},
     ).all()
     return {row.id: row.name for row in rows}
 
 
 def counts_by_hamlet(session: Session, m: int, as_of: dt.date) -> dict[str, RankCounts]:
-    """Addresses inside each hamlet that had a version by then, by their best status."""
+    """Addresses inside each hamlet of the date (with a status by then), by their best status."""
     rows = session.execute(
         text(
-            f"WITH {BEST} SELECT h.name, b.best_rank, count(b.address_id) FROM hamlets h "
-            "JOIN feature_status fs ON fs.feature_table = 'hamlets' AND fs.feature_id = h.id "
-            "LEFT JOIN address_features p ON p.feature_table = 'hamlets' AND p.feature_id = h.id "
-            "LEFT JOIN best b ON b.address_id = p.address_id "
+            f"WITH {COVERAGE_AT}, {PAIRS_AT} "
+            "SELECT h.name, c.best_rank, count(c.address_id) FROM broadband_hamlets_at(:as_of) h "
+            "LEFT JOIN pairs p ON p.feature_table = 'hamlets' AND p.feature_id = h.id "
+            "LEFT JOIN coverage c ON c.address_id = p.address_id AND c.moved = p.moved "
             "WHERE h.municipality_id = :m GROUP BY 1, 2"
         ),
         {"m": m, "as_of": as_of},
@@ -109,13 +102,12 @@ def counts_by_kind(session: Session, m: int, as_of: dt.date) -> dict[str, RankCo
     """Addresses inside areas of each kind (each address once per kind), by best status."""
     rows = session.execute(
         text(
-            f"WITH {BEST}, members AS ("
-            "  SELECT DISTINCT s.kind, p.address_id FROM areas s"
-            "  JOIN feature_status fs ON fs.feature_table = 'areas' AND fs.feature_id = s.id"
-            "  JOIN address_features p ON p.feature_table = 'areas' AND p.feature_id = s.id"
+            f"WITH {COVERAGE_AT}, {PAIRS_AT}, members AS ("
+            "  SELECT DISTINCT s.kind, p.address_id, p.moved FROM broadband_areas_at(:as_of) s"
+            "  JOIN pairs p ON p.feature_table = 'areas' AND p.feature_id = s.id"
             "  WHERE s.municipality_id = :m) "
-            "SELECT m.kind, b.best_rank, count(*) FROM members m "
-            "JOIN best b ON b.address_id = m.address_id GROUP BY 1, 2"
+            "SELECT x.kind, c.best_rank, count(*) FROM members x JOIN coverage c "
+            "ON c.address_id = x.address_id AND c.moved = x.moved GROUP BY 1, 2"
         ),
         {"m": m, "as_of": as_of},
     ).all()
@@ -126,12 +118,12 @@ def counts_by_provider(session: Session, m: int, as_of: dt.date) -> dict[str, Ra
     """Per provider: each address's best status among that provider's areas only."""
     rows = session.execute(
         text(
-            f"WITH {FEATURE_STATUS}, per_address AS ("
-            "  SELECT s.provider, p.address_id, min(fs.rank) AS rank FROM areas s"
-            "  JOIN feature_status fs ON fs.feature_table = 'areas' AND fs.feature_id = s.id"
-            "  JOIN address_features p ON p.feature_table = 'areas' AND p.feature_id = s.id"
+            f"WITH {PAIRS_AT}, per_address AS ("
+            "  SELECT s.provider, p.address_id, p.moved, min(p.rank) AS rank"
+            "  FROM broadband_areas_at(:as_of) s"
+            "  JOIN pairs p ON p.feature_table = 'areas' AND p.feature_id = s.id"
             "  WHERE s.municipality_id = :m AND s.provider IS NOT NULL"
-            "  GROUP BY 1, 2) "
+            "  GROUP BY 1, 2, 3) "
             "SELECT provider, rank, count(*) FROM per_address GROUP BY 1, 2"
         ),
         {"m": m, "as_of": as_of},
@@ -139,10 +131,11 @@ def counts_by_provider(session: Session, m: int, as_of: dt.date) -> dict[str, Ra
     return _grouped(rows)
 
 
-def address_total(session: Session, m: int) -> int:
-    """All addresses of the municipality (addresses have no history: today's set)."""
+def address_total(session: Session, m: int, as_of: dt.date | None = None) -> int:
+    """All addresses of the municipality (those of the date, if one is given)."""
+    source = "addresses" if as_of is None else "broadband_addresses_at(:as_of)"
     total: int = session.execute(
-        text("SELECT count(*) FROM addresses WHERE municipality_id = :m"), {"m": m}
+        text(f"SELECT count(*) FROM {source} WHERE municipality_id = :m"), {"m": m, "as_of": as_of}
     ).scalar_one()
     return total
 
@@ -153,10 +146,8 @@ def hectares_by_kind(session: Session, m: int, as_of: dt.date) -> dict[str, dict
         return current_hectares_by_kind(session, m)
     rows = session.execute(
         text(
-            f"WITH {FEATURE_STATUS}, sized AS ("
-            "  SELECT id, kind, area_m2 AS m2 FROM areas WHERE municipality_id = :m) "
-            "SELECT s.kind, fs.status, sum(s.m2) / 10000 FROM sized s JOIN feature_status fs "
-            "ON fs.feature_table = 'areas' AND fs.feature_id = s.id GROUP BY 1, 2"
+            "SELECT kind, status, sum(area_m2) / 10000 FROM broadband_areas_at(:as_of) "
+            "WHERE municipality_id = :m GROUP BY 1, 2"
         ),
         {"m": m, "as_of": as_of},
     ).all()
@@ -203,30 +194,71 @@ def schools_by_connection(session: Session, m: int, as_of: dt.date) -> dict[str,
         return current_schools_by_connection(session, m)
     rows = session.execute(
         text(
-            f"WITH {FEATURE_STATUS} SELECT fs.status, count(*), sum(s.pupils) "
-            "FROM schools s JOIN feature_status fs "
-            "ON fs.feature_table = 'schools' AND fs.feature_id = s.id "
-            "WHERE s.municipality_id = :m GROUP BY 1"
+            "SELECT connection, count(*), sum(pupils) FROM broadband_schools_at(:as_of) "
+            "WHERE municipality_id = :m GROUP BY 1"
         ),
         {"m": m, "as_of": as_of},
     ).all()
     return {status: (int(count), int(pupils)) for status, count, pupils in rows}
 
 
+# Every version of every address, area and hamlet with its period, and the periods in which a
+# version of a feature contained a version of an address: unchanged pairs from address_features,
+# the others from geometry (there are few: only edits make versions).
+PERIODS = """
+addr AS MATERIALIZED (
+    SELECT id, valid_from, 'infinity'::timestamptz AS valid_to, geom, true AS current
+    FROM addresses WHERE municipality_id = :m
+    UNION ALL
+    SELECT id, valid_from, valid_to, geom, false FROM addresses_versions WHERE municipality_id = :m
+),
+feat AS MATERIALIZED (
+    SELECT 'areas'::text AS feature_table, id, valid_from, 'infinity'::timestamptz AS valid_to,
+        geom, true AS current FROM areas WHERE municipality_id = :m
+    UNION ALL SELECT 'hamlets', id, valid_from, 'infinity', geom, true
+    FROM hamlets WHERE municipality_id = :m
+    UNION ALL SELECT 'areas', id, valid_from, valid_to, geom, false
+    FROM areas_versions WHERE municipality_id = :m
+    UNION ALL SELECT 'hamlets', id, valid_from, valid_to, geom, false
+    FROM hamlets_versions WHERE municipality_id = :m
+),
+pairs AS MATERIALIZED (
+    SELECT p.address_id, a.valid_from AS address_from, p.feature_table, p.feature_id,
+        greatest(a.valid_from, f.valid_from) AS valid_from, 'infinity'::timestamptz AS valid_to
+    FROM address_features p
+    JOIN feat f ON f.current AND f.feature_table = p.feature_table AND f.id = p.feature_id
+    JOIN addr a ON a.current AND a.id = p.address_id
+    UNION ALL
+    SELECT a.id, a.valid_from, f.feature_table, f.id, greatest(a.valid_from, f.valid_from),
+        least(a.valid_to, f.valid_to)
+    FROM feat f JOIN addr a ON ST_Covers(f.geom, a.geom)
+    WHERE NOT (f.current AND a.current)
+)"""
+
+
 def timeline_counts(session: Session, m: int, dates: list[dt.date]) -> dict[dt.date, RankCounts]:
-    """Counts by best status on each date, in one query over the containment pairs."""
+    """Counts by best status on each date (the addresses of that date, `none` included), in one
+    query over the periods of every version."""
     rows = session.execute(
         text(
-            "WITH dates AS (SELECT unnest(CAST(:dates AS date[])) AS d), "
-            "fs AS (SELECT dates.d, h.feature_table, h.feature_id, h.rank FROM dates "
+            "WITH dates AS (SELECT d, (d + 1)::timestamptz AS t "
+            "  FROM unnest(CAST(:dates AS date[])) AS d), "
+            f"{PERIODS}, "
+            "status_at AS (SELECT dates.d, h.feature_table, h.feature_id, h.rank FROM dates "
             "  CROSS JOIN LATERAL (SELECT DISTINCT ON (feature_table, feature_id) "
             "    feature_table, feature_id, broadband_status_rank(status) AS rank "
             "    FROM status_history WHERE municipality_id = :m AND status_since <= dates.d "
             "    ORDER BY feature_table, feature_id, status_since DESC) h), "
-            "best AS (SELECT fs.d, p.address_id, min(fs.rank) AS rank FROM address_features p "
-            "  JOIN fs ON fs.feature_table = p.feature_table AND fs.feature_id = p.feature_id "
-            "  GROUP BY 1, 2) "
-            "SELECT d, rank, count(*) FROM best GROUP BY 1, 2"
+            "best AS (SELECT dates.d, p.address_id, p.address_from, min(s.rank) AS rank "
+            "  FROM pairs p JOIN dates ON p.valid_from < dates.t AND p.valid_to >= dates.t "
+            "  JOIN status_at s ON s.d = dates.d AND s.feature_table = p.feature_table "
+            "    AND s.feature_id = p.feature_id "
+            "  GROUP BY 1, 2, 3) "
+            "SELECT dates.d, coalesce(b.rank, broadband_status_rank('none')), count(*) "
+            "FROM dates JOIN addr a ON a.valid_from < dates.t AND a.valid_to >= dates.t "
+            "LEFT JOIN best b ON b.d = dates.d AND b.address_id = a.id "
+            "  AND b.address_from = a.valid_from "
+            "GROUP BY 1, 2"
         ),
         {"m": m, "dates": dates},
     ).all()

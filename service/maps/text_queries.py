@@ -1,4 +1,4 @@
-"""Rows of the text view: every area, hamlet and school in the version valid on a date."""
+"""Rows of the text view: every area, hamlet and school as it stood on a date."""
 
 from __future__ import annotations
 
@@ -8,25 +8,18 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.coverage.queries import FEATURE_STATUS
+# The features of the date as they stood then, each with its status of that day (0011).
+AREAS = """
+SELECT name, kind, status, status_since, provider, funding, approximate
+FROM broadband_areas_at(:as_of) WHERE municipality_id = :m ORDER BY name"""
 
-AREAS = f"""
-WITH {FEATURE_STATUS}
-SELECT f.name, f.kind, fs.status, fs.status_since, f.provider, f.funding, f.approximate
-FROM areas f JOIN feature_status fs ON fs.feature_table = 'areas' AND fs.feature_id = f.id
-WHERE f.municipality_id = :m ORDER BY f.name"""
+HAMLETS = """
+SELECT name, status, status_since, approximate
+FROM broadband_hamlets_at(:as_of) WHERE municipality_id = :m ORDER BY name"""
 
-HAMLETS = f"""
-WITH {FEATURE_STATUS}
-SELECT f.name, fs.status, fs.status_since, f.approximate
-FROM hamlets f JOIN feature_status fs ON fs.feature_table = 'hamlets' AND fs.feature_id = f.id
-WHERE f.municipality_id = :m ORDER BY f.name"""
-
-SCHOOLS = f"""
-WITH {FEATURE_STATUS}
-SELECT f.name, f.school_type, fs.status AS connection, fs.status_since, f.pupils, f.approximate
-FROM schools f JOIN feature_status fs ON fs.feature_table = 'schools' AND fs.feature_id = f.id
-WHERE f.municipality_id = :m ORDER BY f.name"""
+SCHOOLS = """
+SELECT name, school_type, connection, status_since, pupils, approximate
+FROM broadband_schools_at(:as_of) WHERE municipality_id = :m ORDER BY name"""
 
 APPROXIMATE = """
 SELECT 'districts' AS layer, bool_or(approximate) FROM districts WHERE municipality_id = :m
@@ -42,17 +35,17 @@ def _rows(session: Session, sql: str, m: int, as_of: dt.date) -> list[dict[str, 
 
 
 def areas(session: Session, m: int, as_of: dt.date) -> list[dict[str, Any]]:
-    """Areas that had a version by the date, with that version's status and date."""
+    """Areas of the date as they stood, with their status then and since when."""
     return _rows(session, AREAS, m, as_of)
 
 
 def hamlets(session: Session, m: int, as_of: dt.date) -> list[dict[str, Any]]:
-    """Hamlets that had a version by the date, with that version's status and date."""
+    """Hamlets of the date as they stood, with their status then and since when."""
     return _rows(session, HAMLETS, m, as_of)
 
 
 def schools(session: Session, m: int, as_of: dt.date) -> list[dict[str, Any]]:
-    """Schools that had a version by the date, with that version's connection and date."""
+    """Schools of the date as they stood, with their connection then and since when."""
     return _rows(session, SCHOOLS, m, as_of)
 
 

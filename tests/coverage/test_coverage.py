@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from service.core.errors import InvalidDataError, NotFoundError
 from service.coverage import figures
 from service.coverage.rules import Breakdown, Unit, share_pct, step_dates
+from service.db import history
 from service.db.state import ewkb
 
 X0, Y0 = 370000, 5750000
@@ -61,6 +62,8 @@ ADDRESSES = {
 def town(db: Session) -> dict[str, int]:
     """Prüfdorf, inside the rolled-back test transaction; returns feature ids by name."""
     ids: dict[str, int] = {}
+    # the town's first load: its addresses and districts are its baseline, there all along
+    history.mark_baseline(db, "municipality", None)
     m = _insert(
         db, "municipality", {"ags": AGS, "name": "Prüfdorf", "geom": multi(0, 0, 1000, 1000)}
     )
