@@ -32,8 +32,9 @@ METHOD = (
     "Each address takes the best status of all expansion areas and hamlets that contain it, "
     "boundary included (connected > under_construction > in_preparation > planned > "
     "insufficient_demand; in none: none). Share = addresses whose best status is connected ÷ "
-    "all addresses of the unit. Feature statuses are the versions valid on the as_of date "
-    "(features without a version by then are left out); geometries are the current ones."
+    "all addresses of the unit. On a past as_of date every feature, address and outline is the "
+    "version of that date and each status the one valid then (features without a status by then "
+    "are left out), so a date's figures stay as they were when later edits are made."
 )
 PROVIDER_METHOD = (
     "Addresses inside the provider's connected areas ÷ all addresses of the municipality; "
