@@ -14,9 +14,12 @@ from service.core.errors import BadRequestError
 from service.db import changelog as changes
 from service.features.documents import paging
 from service.features.routes import collection_or_404
+from service.history import compare
 from service.layers import COLLECTIONS
-from service.web import openapi
+from service.web import openapi, params
+from service.web.cached import cached
 from service.web.deps import SessionDep, base_url
+from service.web.params import IsoDate
 
 router = APIRouter(tags=["changes"])
 
@@ -44,6 +47,17 @@ FeatureId = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+From = Annotated[
+    IsoDate,
+    Query(alias="from", description="Compare the state at the end of this day, not after `to`"),
+]
+To = Annotated[
+    IsoDate | None,
+    Query(
+        alias="to",
+        description="With the state at the end of this day, not after today (default today)",
+    ),
+]
 
 
 def parse_since(value: str) -> dt.datetime:
@@ -95,3 +109,20 @@ def change_log(
             "links": links,
         }
     )
+
+
+@router.get(
+    "/changes/summary",
+    summary="What changed between two dates: features, statuses and connected addresses",
+)
+def change_summary(
+    request: Request, session: SessionDep, start: From, end: To = None, ags: params.Ags = None
+) -> JSONResponse:
+    """Features added, removed and redrawn, statuses changed, and coverage at both dates."""
+    found = cached(
+        request,
+        session,
+        (request.url.path, ags, start, end),
+        lambda: compare.summary(session, ags, start, end),
+    )
+    return JSONResponse(found.as_json())

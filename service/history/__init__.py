@@ -1,0 +1,1 @@
+"""What changed between two dates: features added, removed or redrawn, statuses, coverage."""
