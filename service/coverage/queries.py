@@ -52,15 +52,25 @@ def current_counts_by_district(session: Session, m: int) -> dict[int | None, Ran
     return _grouped(rows)
 
 
+# A past date's counts: today's, less the address states begun since, plus those that ended
+# since but held on the date; only what changed since is read (migration 0011).
+COUNTS_AT = """
+SELECT district_id, best_rank, sum(n) FROM (
+    SELECT district_id, best_rank, addresses AS n FROM coverage_counts WHERE municipality_id = :m
+    UNION ALL
+    SELECT district_id, best_rank, -count(*) FROM address_states
+    WHERE municipality_id = :m AND upper_inf(valid) AND lower(valid) > :as_of GROUP BY 1, 2
+    UNION ALL
+    SELECT district_id, best_rank, count(*) FROM address_states
+    WHERE municipality_id = :m AND NOT upper_inf(valid) AND upper(valid) > :as_of
+        AND lower(valid) <= :as_of
+    GROUP BY 1, 2
+) changed GROUP BY 1, 2 HAVING sum(n) <> 0"""
+
+
 def counts_by_district(session: Session, m: int, as_of: dt.date) -> dict[int | None, RankCounts]:
     """Counts per district of a past date: its addresses, districts, outlines and statuses."""
-    rows = session.execute(
-        text(
-            f"WITH {COVERAGE_AT} SELECT district_id, best_rank, count(*) FROM coverage "
-            "GROUP BY 1, 2"
-        ),
-        {"m": m, "as_of": as_of},
-    ).all()
+    rows = session.execute(text(COUNTS_AT), {"m": m, "as_of": as_of}).all()
     return _grouped(rows)
 
 
@@ -202,63 +212,13 @@ def schools_by_connection(session: Session, m: int, as_of: dt.date) -> dict[str,
     return {status: (int(count), int(pupils)) for status, count, pupils in rows}
 
 
-# Every version of every address, area and hamlet with its period, and the periods in which a
-# version of a feature contained a version of an address: unchanged pairs from address_features,
-# the others from geometry (there are few: only edits make versions).
-PERIODS = """
-addr AS MATERIALIZED (
-    SELECT id, valid_from, 'infinity'::timestamptz AS valid_to, geom, true AS current
-    FROM addresses WHERE municipality_id = :m
-    UNION ALL
-    SELECT id, valid_from, valid_to, geom, false FROM addresses_versions WHERE municipality_id = :m
-),
-feat AS MATERIALIZED (
-    SELECT 'areas'::text AS feature_table, id, valid_from, 'infinity'::timestamptz AS valid_to,
-        geom, true AS current FROM areas WHERE municipality_id = :m
-    UNION ALL SELECT 'hamlets', id, valid_from, 'infinity', geom, true
-    FROM hamlets WHERE municipality_id = :m
-    UNION ALL SELECT 'areas', id, valid_from, valid_to, geom, false
-    FROM areas_versions WHERE municipality_id = :m
-    UNION ALL SELECT 'hamlets', id, valid_from, valid_to, geom, false
-    FROM hamlets_versions WHERE municipality_id = :m
-),
-pairs AS MATERIALIZED (
-    SELECT p.address_id, a.valid_from AS address_from, p.feature_table, p.feature_id,
-        greatest(a.valid_from, f.valid_from) AS valid_from, 'infinity'::timestamptz AS valid_to
-    FROM address_features p
-    JOIN feat f ON f.current AND f.feature_table = p.feature_table AND f.id = p.feature_id
-    JOIN addr a ON a.current AND a.id = p.address_id
-    UNION ALL
-    SELECT a.id, a.valid_from, f.feature_table, f.id, greatest(a.valid_from, f.valid_from),
-        least(a.valid_to, f.valid_to)
-    FROM feat f JOIN addr a ON ST_Covers(f.geom, a.geom)
-    WHERE NOT (f.current AND a.current)
-)"""
-
-
 def timeline_counts(session: Session, m: int, dates: list[dt.date]) -> dict[dt.date, RankCounts]:
-    """Counts by best status on each date (the addresses of that date, `none` included), in one
-    query over the periods of every version."""
+    """Counts by best status on each date (that date's addresses, `none` included), from the
+    addresses' states over time."""
     rows = session.execute(
         text(
-            "WITH dates AS (SELECT d, (d + 1)::timestamptz AS t "
-            "  FROM unnest(CAST(:dates AS date[])) AS d), "
-            f"{PERIODS}, "
-            "status_at AS (SELECT dates.d, h.feature_table, h.feature_id, h.rank FROM dates "
-            "  CROSS JOIN LATERAL (SELECT DISTINCT ON (feature_table, feature_id) "
-            "    feature_table, feature_id, broadband_status_rank(status) AS rank "
-            "    FROM status_history WHERE municipality_id = :m AND status_since <= dates.d "
-            "    ORDER BY feature_table, feature_id, status_since DESC) h), "
-            "best AS (SELECT dates.d, p.address_id, p.address_from, min(s.rank) AS rank "
-            "  FROM pairs p JOIN dates ON p.valid_from < dates.t AND p.valid_to >= dates.t "
-            "  JOIN status_at s ON s.d = dates.d AND s.feature_table = p.feature_table "
-            "    AND s.feature_id = p.feature_id "
-            "  GROUP BY 1, 2, 3) "
-            "SELECT dates.d, coalesce(b.rank, broadband_status_rank('none')), count(*) "
-            "FROM dates JOIN addr a ON a.valid_from < dates.t AND a.valid_to >= dates.t "
-            "LEFT JOIN best b ON b.d = dates.d AND b.address_id = a.id "
-            "  AND b.address_from = a.valid_from "
-            "GROUP BY 1, 2"
+            "SELECT d, s.best_rank, count(*) FROM unnest(CAST(:dates AS date[])) AS d "
+            "JOIN address_states s ON s.municipality_id = :m AND s.valid @> d GROUP BY 1, 2"
         ),
         {"m": m, "dates": dates},
     ).all()

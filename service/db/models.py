@@ -31,7 +31,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.core.vocabulary import Connection, Funding, Kind, Status, values
@@ -279,6 +279,8 @@ def _versions_table(name: str) -> Table:
     source = FEATURE_TABLES[name].__table__
     columns = [Column(c.name, c.type, nullable=c.nullable) for c in source.columns]
     indexes = [Index(f"ix_{name}_versions_id", "id")]
+    if name in ("areas", "hamlets", "districts"):
+        indexes.append(Index(f"ix_{name}_versions_geom", "geom", postgresql_using="gist"))
     if name != "municipality":
         indexes.append(Index(f"ix_{name}_versions_municipality_id", "municipality_id", "valid_to"))
     return Table(
@@ -377,6 +379,31 @@ coverage_counts = Table(
         postgresql_nulls_not_distinct=True,
     ),
 )
+
+
+address_states = Table(
+    "address_states",
+    Base.metadata,
+    Column("address_id", BigInteger, nullable=False),
+    Column("municipality_id", BigInteger, nullable=False),
+    Column("valid", DATERANGE, nullable=False),
+    Column("district_id", BigInteger),
+    Column("best_rank", SmallInteger, nullable=False),
+    Index("ix_address_states_address_id", "address_id"),
+    Index(
+        "ix_address_states_open",
+        "municipality_id",
+        text("lower(valid)"),
+        postgresql_where=text("upper_inf(valid)"),
+    ),
+    Index(
+        "ix_address_states_closed",
+        "municipality_id",
+        text("upper(valid)"),
+        postgresql_where=text("NOT upper_inf(valid)"),
+    ),
+)
+"""Each address's district and best status over time (0011): one row per period, in days."""
 
 
 class ApiToken(Base):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.coverage import queries
 from service.coverage.rules import STATUS_OF_RANK
 from tests import timemachine
 from tests.timemachine import DISTRICT_OF, MID_2021, TODAY, YESTERDAY
@@ -56,7 +57,7 @@ def test_the_state_of_today_agrees_with_the_maintained_state(
 ) -> None:
     with factory() as session:
         today = _today(session)
-        maintained = dict(
+        maintained: dict[str, int] = dict(
             session.execute(
                 text(
                     "SELECT a.house_number, c.best_rank FROM address_coverage c "
@@ -86,3 +87,58 @@ def test_areas_of_each_date(factory: sessionmaker[Session], zeitdorf: int) -> No
         assert names(today) == timemachine.AREAS_TODAY
         assert names(dt.date(2020, 2, 1)) == {"Umgebaut", "Nachgetragen"}
         assert names(dt.date(2019, 12, 31)) == set()
+
+
+def _counts_from_geometry(
+    session: Session, m: int, day: dt.date
+) -> dict[tuple[int | None, int], int]:
+    rows = session.execute(
+        text(
+            "SELECT district_id, best_rank, count(*) FROM broadband_coverage_at(:m, :d) "
+            "GROUP BY 1, 2"
+        ),
+        {"m": m, "d": day},
+    ).all()
+    return {(district, rank): count for district, rank, count in rows}
+
+
+def _counts_from_states(
+    session: Session, m: int, day: dt.date
+) -> dict[tuple[int | None, int], int]:
+    return {
+        (district, rank): count
+        for district, ranks in queries.counts_by_district(session, m, day).items()
+        for rank, count in ranks.items()
+    }
+
+
+@pytest.mark.parametrize("town", ["Zeitdorf", "Coesfeld"])
+def test_the_kept_address_states_agree_with_the_state_of_each_date(
+    factory: sessionmaker[Session], zeitdorf: int, town: str
+) -> None:
+    with factory() as session:
+        m = session.execute(
+            text("SELECT id FROM municipality WHERE name = :n"), {"n": town}
+        ).scalar_one()
+        today = _today(session)
+        days = [dt.date(2019, 6, 1), dt.date(2021, 6, 1), dt.date(2023, 12, 31)]
+        days += [today - dt.timedelta(days=1), today]
+        for day in days:
+            assert _counts_from_states(session, m, day) == _counts_from_geometry(session, m, day), (
+                day
+            )
+        open_states = session.execute(
+            text(
+                "SELECT address_id, district_id, best_rank FROM address_states "
+                "WHERE municipality_id = :m AND upper_inf(valid) ORDER BY 1"
+            ),
+            {"m": m},
+        ).all()
+        maintained = session.execute(
+            text(
+                "SELECT address_id, district_id, best_rank FROM address_coverage "
+                "WHERE municipality_id = :m ORDER BY 1"
+            ),
+            {"m": m},
+        ).all()
+        assert open_states == maintained
