@@ -182,12 +182,18 @@ def feature_collection(rows: list[Row], matched: int, links: list[dict[str, str]
     return f'{{"type":"FeatureCollection","features":[{features}],{json.dumps(meta)[1:]}'
 
 
-def feature_links(base: str, collection: Collection, feature_id: int) -> list[dict[str, str]]:
-    """Links of one feature: itself, its HTML page, its collection, and the map showing it."""
+def feature_links(
+    base: str, collection: Collection, feature_id: int, as_of: dt.date | None = None
+) -> list[dict[str, str]]:
+    """Links of one feature: itself (as of the date read), its HTML page, its collection, and
+    the map showing it."""
     url = f"{base}/collections/{collection.id}/items/{feature_id}"
+    day = "" if as_of is None else f"as_of={as_of.isoformat()}"
     links = [
-        link(url, "self", GEOJSON, "this feature"),
-        link(f"{url}?f=html", "alternate", HTML, "this feature as HTML"),
+        link(f"{url}?{day}" if day else url, "self", GEOJSON, "this feature"),
+        link(
+            f"{url}?f=html" + (f"&{day}" if day else ""), "alternate", HTML, "this feature as HTML"
+        ),
         link(f"{base}/collections/{collection.id}", "collection", JSON, collection.title),
     ]
     if collection.highlightable:
@@ -196,7 +202,7 @@ def feature_links(base: str, collection: Collection, feature_id: int) -> list[di
     return links
 
 
-def feature_doc(base: str, collection: Collection, row: Row) -> str:
+def feature_doc(base: str, collection: Collection, row: Row, as_of: dt.date | None = None) -> str:
     """One feature with its links."""
-    links = feature_links(base, collection, row.id)
+    links = feature_links(base, collection, row.id, as_of)
     return feature_json(row)[:-1] + ',"links":' + json.dumps(links) + "}"

@@ -26,6 +26,7 @@ from service.core.errors import (
     PreconditionRequiredError,
     UnsupportedMediaTypeError,
 )
+from service.coverage.figures import past_date
 from service.db.engine import reading
 from service.db.state import data_version
 from service.features import checks, documents, html, openapi, writes
@@ -51,17 +52,28 @@ def _representation(target: crs_module.Crs, as_html: bool) -> str:
     )
 
 
+def _tag(collection: Collection, row: Row, representation: str, as_of: dt.date | None) -> str:
+    """The feature's tag; a past date's state has its own, which no If-Match accepts (its status
+    may differ from today's under the same row version, and no write builds on the past)."""
+    if as_of is None:
+        return item_etag(collection, row.id, row.version, representation)
+    return etag(("feature-at", collection.id, row.id, row.version, as_of, representation))
+
+
 def _only(request: Request, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:
         raise BadRequestError.about(unknown[0], f"unknown query parameter; allowed: {allowed}")
 
 
-def _feature_table(collection: Collection, rows: list[Row], base: str) -> html.Table:
+def _feature_table(
+    collection: Collection, rows: list[Row], base: str, as_of: dt.date | None
+) -> html.Table:
     names = list(collection.fields)
     url = f"{base}/collections/{collection.id}/items"
+    day = "" if as_of is None else f"&as_of={as_of.isoformat()}"
     body = [
-        [html.Cell(row.id, f"{url}/{row.id}?f=html")]
+        [html.Cell(row.id, f"{url}/{row.id}?f=html{day}")]
         + [html.Cell(_text(row.properties[name])) for name in names]
         for row in rows
     ]
@@ -128,6 +140,7 @@ def _items_answer(request: Request, collection: Collection) -> Response:
     if fmt in ("csv", "gpkg"):  # files keep x/y (east, north) order whatever the CRS says
         query = replace(query, crs=replace(query.crs, lat_first=False))
     with reading(request.app.state.engine) as session:
+        query = replace(query, as_of=past_date(session, query.as_of))
         version = data_version(session)
         tag = etag(
             ("items", collection.id, sorted(request.query_params.multi_items()), version, fmt)
@@ -159,7 +172,7 @@ def _items_answer(request: Request, collection: Collection) -> Response:
             f"{collection.title}: features",
             collection.description,
             facts,
-            _feature_table(collection, rows, base_url(request)),
+            _feature_table(collection, rows, base_url(request), query.as_of),
             [x for x in links if x["rel"] in ("next", "prev")],
         )
         return HTMLResponse(html.render(view, base_url(request)), headers=headers)
@@ -176,23 +189,25 @@ def _item_route(collection: Collection) -> Callable[..., Awaitable[Response]]:
 
 def _item_answer(request: Request, collection: Collection, feature_id: str) -> Response:
     """One feature: one worker thread, one statement outside a transaction."""
-    _only(request, ("f", "crs"))
+    _only(request, ("f", "crs", "as_of"))
     as_html = wants_html(request)
     target = crs_module.parse(request.query_params.get("crs"), "crs")
+    as_of = itemquery.parse_as_of(request.query_params.get("as_of"))
     fid = items.parse_id(collection, feature_id)
     with reading(request.app.state.engine) as session:
-        row = items.one(session, collection, fid, target)
-    tag = item_etag(collection, row.id, row.version, _representation(target, as_html))
+        as_of = past_date(session, as_of)
+        row = items.one(session, collection, fid, target, as_of)
+    tag = _tag(collection, row, _representation(target, as_html), as_of)
     headers = negotiated({"ETag": tag, "Cache-Control": "no-cache", "Content-Crs": target.header})
     if (cached := not_modified(request, tag, headers)) is not None:
         return cached
     base = base_url(request)
     if as_html:
         facts = [(name, _text(value)) for name, value in row.properties.items()]
-        links = documents.feature_links(base, collection, row.id)
+        links = documents.feature_links(base, collection, row.id, as_of)
         view = html.Page(f"{collection.title} #{row.id}", None, facts, links=links)
         return HTMLResponse(html.render(view, base), headers=headers)
-    body = documents.feature_doc(base, collection, row)
+    body = documents.feature_doc(base, collection, row, as_of)
     return Response(body, media_type=documents.GEOJSON, headers=headers)
 
 

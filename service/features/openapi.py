@@ -38,6 +38,13 @@ def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) ->
 
 
 ALIASES = "; EPSG:<code> and the URN forms of these are read too"
+AS_OF = _query(
+    "as_of",
+    {"type": "string", "format": "date"},
+    "the state at the end of this date, not after today (default: as it stands): features "
+    "deleted since are there, ones created since are not, each with its geometry and status of "
+    "that date; `datetime` then filters on the status_since of that date",
+)
 
 
 def _crs_parameter(name: str, description: str) -> dict[str, Any]:
@@ -90,13 +97,16 @@ def items_get(collection: Collection) -> dict[str, Any]:
             "language of filter",
         ),
         _crs_parameter("filter-crs", "CRS of geometries in filter"),
+        AS_OF,
     ]
     if collection.temporal is not None:
         parameters.append(
             _query(
                 "datetime",
                 {"type": "string", "pattern": DATETIME_PATTERN},
-                "status_since: a date (or RFC 3339 date-time) or an interval a/b, ../b, a/..",
+                "status_since: a date (or RFC 3339 date-time) or an interval a/b, ../b, a/..; "
+                "it filters on when the status began, while as_of picks the date whose state "
+                "is read",
             )
         )
     for name, spec in collection.fields.items():
@@ -160,10 +170,11 @@ def api_definition() -> dict[str, Any]:
 def item_get() -> dict[str, Any]:
     """Parameters of the single-feature request."""
     return {
-        "parameters": [FORMAT, _crs_parameter("crs", "CRS of the returned geometry")],
+        "parameters": [FORMAT, _crs_parameter("crs", "CRS of the returned geometry"), AS_OF],
         "responses": {
             "200": {"description": "The feature", "content": {GEOJSON: {}, HTML: {}}},
             "304": NOT_MODIFIED,
+            "400": PROBLEM,
             "404": PROBLEM,
         },
     }

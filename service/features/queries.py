@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, func, select, true
+from sqlalchemy import FromClause, Select, Table, and_, column, func, select, true
 from sqlalchemy.exc import DataError, InternalError, ProgrammingError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,9 +31,21 @@ def table(collection: Collection) -> Table:
     return result
 
 
-def queryable_columns(collection: Collection) -> dict[str, Any]:
-    """Property name → column, for filters and sorting; `geometry` is the stored geometry."""
+def source(collection: Collection, as_of: dt.date | None = None) -> FromClause:
+    """The table, or (for a past date) the table as it stood at the end of that day, under the
+    table's name and with its typed columns, so every filter, order and count reads it alike."""
     t = table(collection)
+    if as_of is None:
+        return t
+    state = getattr(func, f"broadband_{t.name}_at")(as_of)
+    typed = [column(c.name, c.type) for c in t.columns]
+    result: FromClause = state.table_valued(*typed, name=t.name)
+    return result
+
+
+def queryable_columns(collection: Collection, t: FromClause | None = None) -> dict[str, Any]:
+    """Property name → column, for filters and sorting; `geometry` is the stored geometry."""
+    t = table(collection) if t is None else t
     columns: dict[str, Any] = {"id": t.c.id}
     columns |= {name: t.c[name] for name in collection.fields}
     columns["updated_at"] = t.c.updated_at
@@ -58,8 +71,9 @@ def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> Any:
     return func.ST_Transform(func.ST_Segmentize(box, step), STORAGE_SRID)
 
 
-def _conditions(collection: Collection, query: ItemQuery) -> list[ColumnElement[bool]]:
-    t = table(collection)
+def _conditions(
+    collection: Collection, query: ItemQuery, t: FromClause
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         t.c[name] == value for name, value in query.equals.items()
     ]
@@ -73,13 +87,12 @@ def _conditions(collection: Collection, query: ItemQuery) -> list[ColumnElement[
         if end is not None:
             conditions.append(column <= end)
     if query.filter is not None:
-        columns = queryable_columns(collection)
+        columns = queryable_columns(collection, t)
         conditions.append(cql.to_sql(query.filter, columns, query.filter_crs, collection.id))
     return conditions
 
 
-def _select_rows(collection: Collection, crs: Crs) -> Select[Any]:
-    t = table(collection)
+def _select_rows(collection: Collection, crs: Crs, t: FromClause) -> Select[Any]:
     names = list(collection.fields)
     return select(
         t.c.id,
@@ -96,14 +109,15 @@ def _row(collection: Collection, mapping: Any) -> Row:
     return Row(mapping["id"], mapping["version"], properties, mapping["geojson"])
 
 
-def _rows_statement(collection: Collection, query: ItemQuery, where: Any) -> Select[Any]:
+def _rows_statement(
+    collection: Collection, query: ItemQuery, t: FromClause, where: Any
+) -> Select[Any]:
     """The page's rows; past the first page the skipped rows' ids are found first, so only the
     rows shown are turned into GeoJSON (at offset 10,000 that is 100 geometries, not 10,100)."""
-    t = table(collection)
-    columns = queryable_columns(collection)
+    columns = queryable_columns(collection, t)
     order = [columns[n].desc() if desc else columns[n].asc() for n, desc in query.sortby]
     order.append(t.c.id.asc())
-    rows = _select_rows(collection, query.crs)
+    rows = _select_rows(collection, query.crs, t)
     if query.offset == 0:
         return rows.where(where).order_by(*order).limit(query.limit)
     ids = select(t.c.id).where(where).order_by(*order).limit(query.limit).offset(query.offset)
@@ -129,17 +143,18 @@ def _client_values(session: Session, collection: Collection, query: ItemQuery) -
 
 
 def rows(session: Session, collection: Collection, query: ItemQuery) -> list[Row]:
-    """One page of the features a query selects, in its order."""
-    where = and_(true(), *_conditions(collection, query))
+    """One page of the features a query selects, in its order (`as_of`: a past date or None)."""
+    t = source(collection, query.as_of)
+    where = and_(true(), *_conditions(collection, query, t))
     with _client_values(session, collection, query):
-        found = session.execute(_rows_statement(collection, query, where)).mappings()
+        found = session.execute(_rows_statement(collection, query, t, where)).mappings()
         return [_row(collection, mapping) for mapping in found]
 
 
 def count(session: Session, collection: Collection, query: ItemQuery) -> int:
     """How many features the query selects in all (numberMatched)."""
-    t = table(collection)
-    where = and_(true(), *_conditions(collection, query))
+    t = source(collection, query.as_of)
+    where = and_(true(), *_conditions(collection, query, t))
     with _client_values(session, collection, query):
         return int(session.execute(select(func.count()).select_from(t).where(where)).scalar_one())
 
@@ -151,13 +166,20 @@ def parse_id(collection: Collection, feature_id: str) -> int:
     return int(feature_id)
 
 
-def one(session: Session, collection: Collection, feature_id: int, crs: Crs) -> Row:
-    """One feature, or NotFoundError naming collection and id."""
-    t = table(collection)
-    found = session.execute(_select_rows(collection, crs).where(t.c.id == feature_id)).mappings()
-    mapping = found.one_or_none()
+def one(
+    session: Session,
+    collection: Collection,
+    feature_id: int,
+    crs: Crs,
+    as_of: dt.date | None = None,
+) -> Row:
+    """One feature (as it stood at the end of `as_of`, a past date), or NotFoundError."""
+    t = source(collection, as_of)
+    found = session.execute(_select_rows(collection, crs, t).where(t.c.id == feature_id))
+    mapping = found.mappings().one_or_none()
     if mapping is None:
-        raise NotFoundError(f"no feature {feature_id} in {collection.id}")
+        when = "" if as_of is None else f" on {as_of}"
+        raise NotFoundError(f"no feature {feature_id} in {collection.id}{when}")
     return _row(collection, mapping)
 
 

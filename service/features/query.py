@@ -22,7 +22,7 @@ from service.packages.validation import parse_field
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-COMMON = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "sortby")
+COMMON = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "as_of", "sortby")
 FILTERING = ("filter", "filter-lang", "filter-crs")
 
 
@@ -36,6 +36,7 @@ class ItemQuery:
     bbox_crs: Crs = crs_module.DEFAULT
     crs: Crs = crs_module.DEFAULT
     period: tuple[dt.date | None, dt.date | None] | None = None
+    as_of: dt.date | None = None  # the state at the end of this day (None: as it stands)
     equals: dict[str, Any] = field(default_factory=dict)
     sortby: tuple[tuple[str, bool], ...] = ()
     filter: Any = None
@@ -127,6 +128,16 @@ def parse_datetime(raw: str, collection: Collection) -> tuple[dt.date | None, dt
     return start, end
 
 
+def parse_as_of(raw: str | None) -> dt.date | None:
+    """The date whose state is read (its end); whether it lies in the future the database says."""
+    if raw is None:
+        return None
+    try:
+        return dates.parse_date(raw)
+    except ValueError:
+        raise BadRequestError.about("as_of", f"expected a date YYYY-MM-DD, got {raw!r}") from None
+
+
 def parse_sortby(raw: str, collection: Collection) -> tuple[tuple[str, bool], ...]:
     """`name,-status_since`: a leading `-` sorts descending, `+` (or nothing) ascending."""
     sortable = list(property_schemas(collection))
@@ -196,6 +207,7 @@ def parse(params: Mapping[str, str], collection: Collection) -> ItemQuery:
         bbox_crs=bbox_crs,
         crs=crs_module.parse(params.get("crs"), "crs"),
         period=parse_datetime(params["datetime"], collection) if "datetime" in params else None,
+        as_of=parse_as_of(params.get("as_of")),
         equals=_equals(params, collection),
         sortby=parse_sortby(params["sortby"], collection) if params.get("sortby") else (),
         filter=cql.parse(raw_filter, language) if raw_filter else None,

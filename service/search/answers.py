@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.core.vocabulary import GERMAN_LABELS, Status
+from service.coverage.figures import past_date
 from service.coverage.rules import STATUS_OF_RANK
 from service.db import state
 from service.search import queries
@@ -83,10 +84,13 @@ def _match(row: Any, features: list[Any]) -> AddressMatch:
     )
 
 
-def lookup(session: Session, q: str, ags: str | None, limit: int = 10) -> list[AddressMatch]:
-    """Addresses matching the typed text, each with its coverage today."""
+def lookup(
+    session: Session, q: str, ags: str | None, limit: int = 10, as_of: dt.date | None = None
+) -> list[AddressMatch]:
+    """Addresses matching the typed text, each with its coverage today or at the end of `as_of`."""
     query = parse_query(q)
     town = state.municipality(session, ags)
-    rows = queries.find_addresses(session, town.id, query, limit)
-    features = queries.covering_features(session, [row.id for row in rows])
+    day = past_date(session, as_of)
+    rows = queries.find_addresses(session, town.id, query, limit, day)
+    features = queries.covering_features(session, town.id, rows, day)
     return [_match(row, features.get(row.id, [])) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
@@ -16,15 +17,27 @@ STREET_KEY = (
 )
 
 
-def find_addresses(session: Session, m: int, query: AddressQuery, limit: int) -> list[Any]:
-    """Exact street (+ number, + postcode) matches first, then streets starting with the text."""
+# Today's addresses and their coverage, or those of a past date (`:as_of`), where an address's
+# version of that day has one coverage row: `moved` when it stood elsewhere then.
+TODAY = "addresses a JOIN address_coverage c ON c.address_id = a.id"
+PAST = (
+    "broadband_addresses_at(:as_of) a "
+    "JOIN broadband_coverage_at(:m, :as_of) c ON c.address_id = a.id"
+)
+
+
+def find_addresses(
+    session: Session, m: int, query: AddressQuery, limit: int, as_of: dt.date | None = None
+) -> list[Any]:
+    """Exact street (+ number, + postcode) matches first, then streets starting with the text;
+    as they stood at the end of `as_of` (a past date) if given."""
     rows = session.execute(
         text(
             "SELECT a.id, a.street, a.house_number, a.postcode, "
             "ST_X(ST_Transform(a.geom, 4326)) AS lon, ST_Y(ST_Transform(a.geom, 4326)) AS lat, "
-            "c.best_rank, "
+            f"c.best_rank, {'false' if as_of is None else 'c.moved'} AS moved, "
             f"({STREET_KEY} = :street) AS exact "
-            "FROM addresses a JOIN address_coverage c ON c.address_id = a.id "
+            f"FROM {TODAY if as_of is None else PAST} "
             "WHERE a.municipality_id = :m "
             f"AND {STREET_KEY} LIKE :street || '%' "
             "AND (CAST(:number AS text) IS NULL "
@@ -41,27 +54,45 @@ def find_addresses(session: Session, m: int, query: AddressQuery, limit: int) ->
             "number": query.house_number,
             "postcode": query.postcode,
             "limit": limit,
+            "as_of": as_of,
         },
     ).all()
     exact = [row for row in rows if row.exact]
     return exact or list(rows)
 
 
-def covering_features(session: Session, address_ids: list[int]) -> dict[int, list[Any]]:
-    """The areas and hamlets covering each address, best status first."""
+def covering_features(
+    session: Session,
+    m: int,
+    addresses: list[Any],
+    as_of: dt.date | None = None,
+) -> dict[int, list[Any]]:
+    """The areas and hamlets covering each address found, best status first; for a past date
+    `as_of`, those of its end, with their outlines and statuses then, at the address's position
+    then (an address that moved since has pairs at both positions: `moved` picks one)."""
+    pairs, areas, hamlets, which = "address_features", "areas", "hamlets", ""
+    if as_of is not None:
+        pairs = "broadband_pairs_at(:m, :as_of)"
+        areas, hamlets = "broadband_areas_at(:as_of)", "broadband_hamlets_at(:as_of)"
+        which = "AND p.moved = (p.address_id = ANY(:moved)) "
     rows = session.execute(
         text(
             "SELECT p.address_id, p.feature_table, f.id, f.name, f.status, f.status_since, "
-            "f.provider, f.funding, f.kind FROM address_features p "
+            f"f.provider, f.funding, f.kind FROM {pairs} p "
             "JOIN LATERAL ("
-            "  SELECT id, name, status, status_since, provider, funding, kind FROM areas "
+            f"  SELECT id, name, status, status_since, provider, funding, kind FROM {areas} "
             "  WHERE p.feature_table = 'areas' AND id = p.feature_id "
-            "  UNION ALL SELECT id, name, status, status_since, NULL, NULL, NULL FROM hamlets "
+            f"  UNION ALL SELECT id, name, status, status_since, NULL, NULL, NULL FROM {hamlets} "
             "  WHERE p.feature_table = 'hamlets' AND id = p.feature_id) f ON true "
-            "WHERE p.address_id = ANY(:ids) "
+            f"WHERE p.address_id = ANY(:ids) {which}"
             "ORDER BY p.address_id, p.rank, f.status_since, f.name"
         ),
-        {"ids": address_ids},
+        {
+            "ids": [a.id for a in addresses],
+            "moved": [a.id for a in addresses if a.moved],
+            "m": m,
+            "as_of": as_of,
+        },
     ).all()
     found: dict[int, list[Any]] = {}
     for row in rows:

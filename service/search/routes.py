@@ -28,7 +28,8 @@ def lookup(
     ],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     ags: params.Ags = None,
+    as_of: params.AsOf = None,
 ) -> dict[str, Any]:
     """Exact matches of street and number first; otherwise streets that start with the text."""
-    matches = find(session, q, ags, limit)
+    matches = find(session, q, ags, limit, as_of)
     return {"query": q, "matches": jsonable_encoder(matches)}

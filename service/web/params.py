@@ -28,6 +28,15 @@ def _iso_date(value: Any) -> Any:
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 """A calendar date as RFC 3339 writes it (`full-date`), the OpenAPI `format: date`."""
 
+AsOf = Annotated[
+    IsoDate | None,
+    Query(
+        description="The state at the end of this date, not after today (default: today): "
+        "features deleted since are there, ones added since are not, each as it stood then"
+    ),
+]
+"""A past date whose state an answer gives (the features, their outlines and statuses then)."""
+
 AGS = AGS_PATTERN
 """The pattern of an `ags` parameter (Amtlicher Gemeindeschlüssel)."""
 AGS_DESCRIPTION = "Municipality key (AGS); needed when several are loaded, 404 if none such is"
