@@ -185,11 +185,17 @@ def export_command(
         ExportFormat.GPKG
     ),
     ags: Annotated[str | None, typer.Option(help="Municipality key, if several")] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Every layer as it stood that date (default: today)"
+        ),
+    ] = None,
 ) -> None:
     """Write every layer of the municipality; `broadband seed` or `import` reads it back."""
     try:
         with make_sessionmaker(make_engine(Settings()))() as session:
-            frames = package_frames(session, ags)
+            frames = package_frames(session, ags, as_of.date() if as_of else None)
     except DomainError as error:
         raise fail(error) from error
     written = write_package(frames, output, out)

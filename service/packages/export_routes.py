@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -26,8 +27,10 @@ TYPES = {
 }
 
 
-def _download(session: SessionDep, fmt: ExportFormat, ags: str | None) -> Response:
-    frames = package_frames(session, ags)
+def _download(
+    session: SessionDep, fmt: ExportFormat, ags: str | None, as_of: dt.date | None
+) -> Response:
+    frames = package_frames(session, ags, as_of)
     folder = Path(tempfile.mkdtemp(prefix="broadband-export-"))
     name, media_type = TYPES[fmt]
     try:
@@ -40,8 +43,8 @@ def _download(session: SessionDep, fmt: ExportFormat, ags: str | None) -> Respon
 
 
 def _route(fmt: ExportFormat) -> Callable[..., Response]:
-    def export(session: SessionDep, ags: params.Ags = None) -> Response:
-        return _download(session, fmt, ags)
+    def export(session: SessionDep, ags: params.Ags = None, as_of: params.AsOf = None) -> Response:
+        return _download(session, fmt, ags, as_of)
 
     return export
 
