@@ -19,8 +19,8 @@ from service.db import state
 from service.layers import WHITE_SPACE, highlightable, on_map
 from service.maps import regionmap
 from service.maps.printmap import print_map
-from service.maps.queries import map_layers, town_outlines
-from service.maps.webmap import MapOptions, build_map
+from service.maps.queries import changes, first_recorded, map_layers, town_outlines
+from service.maps.webmap import Changed, MapOptions, TimeTravel, build_map
 
 
 def _problem(field: str, message: str) -> BadRequestError:
@@ -81,26 +81,68 @@ def parse_highlight(value: str | None) -> tuple[str, int] | None:
 
 def _map_data(
     session: Session, ags: str | None, as_of: dt.date | None, srid: int
-) -> tuple[str, Unit, dict[str, dict[str, Any]]]:
-    """Town name, headline figure and layers of one date, the municipality looked up once."""
+) -> tuple[state.MunicipalityRow, Unit, dict[str, dict[str, Any]]]:
+    """Town, headline figure and layers of one date, the municipality looked up once; a past
+    date draws the features as they stood that day."""
     town = state.municipality(session, ags)
     unit = figures.headline(session, town, as_of)
-    return town.name, unit, map_layers(session, town.id, unit.as_of, srid)
+    past = figures.past_date(session, as_of)
+    return town, unit, map_layers(session, town.id, unit.as_of, srid, past)
 
 
-def map_page(session: Session, ags: str | None, as_of: dt.date | None, options: MapOptions) -> str:
+def map_page(
+    session: Session,
+    ags: str | None,
+    as_of: dt.date | None,
+    options: MapOptions,
+    compare: dt.date | None = None,
+) -> str:
     """The map page for a date: features in the version valid then, the headline of that date;
-    for a Kreis or Land key, one figure per municipality."""
+    for a Kreis or Land key, one figure per municipality. `compare` outlines what changed since."""
     day = as_of.isoformat() if as_of else None
     text_view = _with_query(options.text_view_url, as_of=day, ags=ags)
     area = figures.region(session, ags)
     if area.aggregated:
+        if compare is not None:
+            raise _problem("compare", "changes are shown on a municipality's map, not a region's")
         return _region_page(session, area, as_of, replace(options, text_view_url=text_view))
-    _, unit, layers = _map_data(session, ags, as_of, 4326)
+    town, unit, layers = _map_data(session, ags, as_of, 4326)
+    changed = None
+    if compare is not None:
+        if compare >= unit.as_of:
+            raise _problem(
+                "compare", f"{compare} must lie before the date shown ({unit.as_of.isoformat()})"
+            )
+        changed = Changed(compare, changes(session, town.id, compare, unit.as_of))
+    travel = _time_travel(session, town, unit.as_of, options) if options.time_travel else None
     # The search asks about the municipality shown, also when several are loaded.
     lookup = _with_query(options.lookup_url, ags=ags)
     shown = replace(options, as_of=unit.as_of, text_view_url=text_view, lookup_url=lookup)
-    return build_map(layers, unit, shown)
+    return build_map(layers, unit, shown, changed=changed, travel=travel)
+
+
+def _time_travel(
+    session: Session, town: state.MunicipalityRow, shown: dt.date, options: MapOptions
+) -> TimeTravel:
+    """The months the slider offers: from the first recorded one to today's."""
+    today = state.today(session)
+    first = min(_first_month(session, town, today), shown.replace(day=1))
+    timeline = _with_query(options.timeline_url, ags=town.ags)
+    return TimeTravel(first=first, shown=shown, today=today, timeline_url=timeline)
+
+
+def _first_month(session: Session, town: state.MunicipalityRow, today: dt.date) -> dt.date:
+    """The first of the month the municipality's recorded past begins in."""
+    return (first_recorded(session, town.id) or today).replace(day=1)
+
+
+def month_timeline(session: Session, ags: str | None) -> list[tuple[str, float]]:
+    """(date, share of connected addresses) on the first of every month since the first
+    recorded one: the chart beside the slider."""
+    town = state.municipality(session, ags)
+    first = _first_month(session, town, state.today(session))
+    points = figures.timeline(session, town.ags, first, None, "month")
+    return [(point.as_of.isoformat(), point.addresses.share_pct) for point in points]
 
 
 def _region_page(
@@ -126,8 +168,8 @@ def _with_query(url: str, **params: str | None) -> str:
 
 def print_page(session: Session, ags: str | None, as_of: dt.date | None) -> bytes:
     """The printable PNG map of a date, for the council report."""
-    name, unit, layers = _map_data(session, ags, as_of, 25832)
-    return print_map(layers, unit, f"Glasfaserausbau in {name}")
+    town, unit, layers = _map_data(session, ags, as_of, 25832)
+    return print_map(layers, unit, f"Glasfaserausbau in {town.name}")
 
 
 def standalone(page: str, assets: dict[str, Path]) -> str:

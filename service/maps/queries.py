@@ -1,4 +1,8 @@
-"""Map layers as GeoJSON: simplified in metres, then sent as EPSG:4326 with 6 decimals (~0.1 m)."""
+"""Map layers as GeoJSON: simplified in metres, then sent as EPSG:4326 with 6 decimals (~0.1 m).
+
+Today's map reads the tables; a past date reads `broadband_<table>_at(d)`, the features (and
+their outlines and statuses) as they stood at the end of that day.
+"""
 
 from __future__ import annotations
 
@@ -35,34 +39,57 @@ def _feature(row: Any) -> dict[str, Any]:
     return {"type": "Feature", "id": row.id, "geometry": row.geometry, "properties": properties}
 
 
-def layer(session: Session, m: int, name: str, as_of: dt.date, srid: int = 4326) -> dict[str, Any]:
-    """One layer as a FeatureCollection; features without a version by `as_of` are left out."""
-    spec = LAYERS[name]
-    columns, join = layer_sql(spec)
-    where = "f.id = :m" if name == "municipality" else "f.municipality_id = :m"
-    geometry = (
-        "f.geom"
+def source(name: str, past: dt.date | None) -> str:
+    """The table to read: the live one today, its state at the end of a past day otherwise."""
+    return name if past is None else f"broadband_{name}_at(:day)"
+
+
+def _geometry(spec: Layer, srid: int, column: str = "f.geom") -> str:
+    simplified = (
+        column
         if spec.geometry == "Point"
-        else f"ST_SimplifyPreserveTopology(f.geom, {SIMPLIFY_M})"
+        else f"ST_SimplifyPreserveTopology({column}, {SIMPLIFY_M})"
     )
-    geometry = f"ST_Transform({geometry}, {int(srid)})"
     digits = 6 if srid == 4326 else 2
+    return f"CAST(ST_AsGeoJSON(ST_Transform({simplified}, {int(srid)}), {digits}) AS json)"
+
+
+def layer(
+    session: Session,
+    m: int,
+    name: str,
+    as_of: dt.date,
+    srid: int = 4326,
+    past: dt.date | None = None,
+) -> dict[str, Any]:
+    """One layer as a FeatureCollection; features without a version by `as_of` are left out.
+
+    `past` (the date itself, or None for today) reads the state of that day: its features with
+    the outline and status they had then.
+    """
+    spec = LAYERS[name]
+    where = "f.id = :m" if name == "municipality" else "f.municipality_id = :m"
+    if past is None:
+        columns, join = layer_sql(spec)
+        head = f"WITH {FEATURE_STATUS} "
+    else:  # the state function carries the status valid then and leaves out features without
+        columns, join, head = ", ".join(f"f.{c}" for c in spec.map_fields), "", ""
     rows = session.execute(
         text(
-            f"WITH {FEATURE_STATUS} SELECT f.id, {columns}, "
-            f"CAST(ST_AsGeoJSON({geometry}, {digits}) AS json) AS geometry "
-            f"FROM {name} f {join} WHERE {where} ORDER BY f.id"
+            f"{head}SELECT f.id, {columns}, {_geometry(spec, srid)} AS geometry "
+            f"FROM {source(name, past)} f {join} WHERE {where} ORDER BY f.id"
         ),
-        {"m": m, "as_of": as_of},
+        {"m": m, "as_of": as_of, "day": past},
     ).all()
     return {"type": "FeatureCollection", "features": [_feature(row) for row in rows]}
 
 
 def map_layers(
-    session: Session, m: int, as_of: dt.date, srid: int = 4326
+    session: Session, m: int, as_of: dt.date, srid: int = 4326, past: dt.date | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Every layer the map shows (never the addresses: they stay on the server)."""
-    return {name: layer(session, m, name, as_of, srid) for name in on_map()}
+    """Every layer the map shows (never the addresses: they stay on the server), of today or,
+    with `past`, as they stood that day."""
+    return {name: layer(session, m, name, as_of, srid, past) for name in on_map()}
 
 
 def town_outlines(session: Session, ids: list[int], srid: int = 4326) -> dict[str, Any]:
@@ -76,3 +103,52 @@ def town_outlines(session: Session, ids: list[int], srid: int = 4326) -> dict[st
         {"ids": ids, "srid": srid, "digits": 6 if srid == 4326 else 2},
     ).all()
     return {str(ags): geometry for ags, geometry in rows}
+
+
+# Areas and Bauerschaften that differ between two dates, one row per change: added, removed,
+# redrawn (with the outline it had before) or given another status (with the outline it has).
+CHANGED = """
+SELECT coalesce(n.id, w.id) AS id, coalesce(n.name, w.name) AS name,
+    CASE WHEN w.id IS NULL THEN 'added' WHEN n.id IS NULL THEN 'removed'
+        WHEN NOT ST_OrderingEquals(w.geom, n.geom) THEN 'redrawn' ELSE 'status' END AS change,
+    w.status AS status_before, n.status AS status_after,
+    {geometry} AS geometry
+FROM (SELECT id, name, status, geom FROM broadband_{table}_at(:before)
+      WHERE municipality_id = :m) w
+FULL JOIN (SELECT id, name, status, geom FROM broadband_{table}_at(:after)
+      WHERE municipality_id = :m) n ON n.id = w.id
+WHERE w.id IS NULL OR n.id IS NULL OR NOT ST_OrderingEquals(w.geom, n.geom)
+    OR w.status IS DISTINCT FROM n.status
+ORDER BY 3, 2, 1
+"""
+CHANGING = ("areas", "hamlets")
+
+
+def changes(
+    session: Session, m: int, before: dt.date, after: dt.date, srid: int = 4326
+) -> dict[str, Any]:
+    """What changed in the areas and Bauerschaften from the end of `before` to that of `after`,
+    as one FeatureCollection; a removed or redrawn feature comes with its earlier outline."""
+    features = []
+    for name in CHANGING:
+        kept = "CASE WHEN n.id IS NULL OR NOT ST_OrderingEquals(w.geom, n.geom) THEN w.geom "
+        geometry = _geometry(LAYERS[name], srid, f"{kept}ELSE n.geom END")
+        rows = session.execute(
+            text(CHANGED.format(table=name, geometry=geometry)),
+            {"m": m, "before": before, "after": after},
+        ).all()
+        for row in rows:
+            feature = _feature(row)
+            feature["id"] = f"{name}/{row.id}"
+            feature["properties"]["layer"] = name
+            features.append(feature)
+    return {"type": "FeatureCollection", "features": features}
+
+
+def first_recorded(session: Session, m: int) -> dt.date | None:
+    """The earliest date the municipality's statuses go back to: where its past begins."""
+    day: dt.date | None = session.execute(
+        text("SELECT min(status_since) FROM status_history WHERE municipality_id = :m"),
+        {"m": m},
+    ).scalar_one()
+    return day

@@ -273,7 +273,8 @@ def build_report(
     town = state.municipality(session, ags)
     summary = figures.summary(session, town.ags, as_of)
     day = summary.unit.as_of
-    layers = map_layers(session, town.id, day, 25832)
+    past = figures.past_date(session, as_of)  # a past date: the features as they stood then
+    layers = map_layers(session, town.id, day, 25832, past)
 
     def units(breakdown: Breakdown) -> list[Unit]:
         return figures.units(session, breakdown, town.ags, day, demand_quota=demand_quota)
@@ -287,7 +288,7 @@ def build_report(
     ]
     start = min(TIMELINE_START, day)
     notes = [METHOD]
-    if (note := approximation_note(approximate_counts(session, town.id))) is not None:
+    if (note := approximation_note(approximate_counts(session, town.id, past))) is not None:
         notes.insert(0, note)
     return Report(
         title=f"Glasfaserausbau in {town.name} – Sachstandsbericht",

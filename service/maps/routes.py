@@ -9,7 +9,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from service.core.settings import Settings
 from service.maps import address_layer, pages
@@ -41,6 +41,10 @@ Center = Annotated[
 Zoom = Annotated[int | None, Query(ge=1, le=19)]
 AsOf = Annotated[
     IsoDate | None, Query(description="Show the versions valid on this date, not after today")
+]
+Compare = Annotated[
+    IsoDate | None,
+    Query(description="Outline the areas and Bauerschaften changed since this earlier date"),
 ]
 Highlight = Annotated[
     str | None,
@@ -84,19 +88,20 @@ def _page(
     options: MapOptions,
     ags: str | None,
     as_of: dt.date | None,
+    compare: dt.date | None = None,
 ) -> Response:
     # Content-hashed asset URLs: part of the key, so the page's ETag changes when they do.
     options = replace(options, asset_urls=request.app.state.assets.links(PAGE_ASSETS))
     if as_of is None:  # the address points are today's (the tiles keep no history)
         options = replace(options, address_tiles_url=address_layer.TILES_URL)
-    key = (request.url.path, options, ags, as_of)
+    key = (request.url.path, options, ags, as_of, compare)
     version = current_version(request, session, key)
     tag = etag((*key, version))
     headers = public_page_headers(settings, tag)
     if (unchanged := not_modified(request, tag, headers)) is not None:
         return unchanged
     body = request.app.state.cache.get_or_compute(
-        key, version, lambda: pages.map_page(session, ags, as_of, options)
+        key, version, lambda: pages.map_page(session, ags, as_of, options, compare)
     )
     return HTMLResponse(body, headers=headers)
 
@@ -119,6 +124,7 @@ def _options(
         zoom=zoom,
         highlight=pages.parse_highlight(highlight),
         demand_quota=settings.demand_quota,
+        time_travel=not embed,  # the full page only: an embedded map stays compact
     )
 
 
@@ -135,9 +141,10 @@ def _map_route(embed: bool) -> Callable[..., Response]:
         as_of: AsOf = None,
         highlight: Highlight = None,
         ags: Region = None,
+        compare: Compare = None,
     ) -> Response:
         options = _options(settings, embed, layers, center, zoom, highlight)
-        return _page(request, session, settings, options, ags, as_of)
+        return _page(request, session, settings, options, ags, as_of, compare)
 
     return route
 
@@ -183,3 +190,24 @@ def printed_map(
     key = (request.url.path, ags, as_of)
     png = cached(request, session, key, lambda: pages.print_page(session, ags, as_of))
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
+@router.get(
+    "/map/timeline",
+    response_class=JSONResponse,
+    responses={304: openapi.NOT_MODIFIED},
+    summary="The map's chart: [date, share of connected addresses in %] on the first of every "
+    "month since the municipality's first recorded status",
+)
+def map_timeline(request: Request, session: SessionDep, ags: Ags = None) -> Response:
+    """Revalidated by its ETag like the page, so a repeat visit transfers nothing."""
+    key = (request.url.path, ags)
+    version = current_version(request, session, key)
+    tag = etag((*key, version))
+    headers = {"Cache-Control": "no-cache", "ETag": tag}
+    if (unchanged := not_modified(request, tag, headers)) is not None:
+        return unchanged
+    points = request.app.state.cache.get_or_compute(
+        key, version, lambda: pages.month_timeline(session, ags)
+    )
+    return JSONResponse(points, headers=headers)

@@ -6,7 +6,7 @@ import datetime as dt
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import folium
@@ -17,7 +17,7 @@ from service.core.vocabulary import GERMAN_LABELS, Connection, Funding, Status
 from service.coverage.rules import Unit
 from service.layers import LAYERS, MapStyle, on_map
 from service.maps import address_layer, regionmap
-from service.maps.numbers import german_number
+from service.maps.numbers import german_month, german_number
 from service.maps.palette import FUNDED_COLOUR
 from service.maps.palette import STATUS_COLOURS as COLOURS
 
@@ -111,10 +111,70 @@ class MapOptions:
     demand_quota: float = 0.40  # BROADBAND_DEMAND_QUOTA: for Bauerschaften without their own
     # Vector tiles of the address points (today's state); None: no points (a saved page).
     address_tiles_url: str | None = None
+    time_travel: bool = False  # the "Zeitreise" slider: the service's full page, not a saved one
+    timeline_url: str = "/map/timeline"
 
     def asset(self, name: str) -> str:
         """The URL of one of PAGE_ASSETS, e.g. `leaflet/leaflet.js`."""
         return dict(self.asset_urls).get(name, f"/static/{name}")
+
+
+@dataclass(frozen=True)
+class TimeTravel:
+    """The months the "Zeitreise" slider steps through, from the first recorded to today's."""
+
+    first: dt.date  # the first of the first month
+    shown: dt.date
+    today: dt.date
+    timeline_url: str  # the coverage per month, for the chart beside the slider
+
+    @staticmethod
+    def months(start: dt.date, end: dt.date) -> int:
+        """Whole months from start's month to end's."""
+        return (end.year - start.year) * 12 + end.month - start.month
+
+    @property
+    def count(self) -> int:
+        """Steps on the slider."""
+        return self.months(self.first, self.today) + 1
+
+    @property
+    def index(self) -> int:
+        """The step of the date shown."""
+        return self.months(self.first, self.shown)
+
+
+# What changed since the compared date: outlined, dashed where the outline is the earlier one.
+CHANGE_LABELS = {
+    "added": "neu",
+    "removed": "entfernt",
+    "redrawn": "Umriss geändert",
+    "status": "Status geändert",
+}
+CHANGES = "changes"  # the map layer of the outlines
+CHANGE_COLOUR = "#000000"
+CHANGE_DASH = "8 6"
+EARLIER_OUTLINE = ("removed", "redrawn")
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What changed since `since`: the outlines of `queries.changes`."""
+
+    since: dt.date
+    features: dict[str, Any]
+
+
+def label_changes(collection: dict[str, Any]) -> dict[str, Any]:
+    """The German words for each change, the feature's name escaped like every popup text."""
+    features = []
+    for feature in collection["features"]:
+        props = dict(feature["properties"])
+        props["name"] = html.escape(str(props["name"]))
+        props["noun"] = FEATURE_NOUNS[props["layer"]]
+        props["change_label"] = CHANGE_LABELS[props["change"]]
+        features.append({**feature, "properties": props})
+    return {**collection, "features": features}
 
 
 def style_key(status: str, funding: str | None = None) -> str:
@@ -202,6 +262,27 @@ def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _change_style(feature: dict[str, Any]) -> dict[str, Any]:
+    change = feature["properties"]["change"]
+    earlier = change in EARLIER_OUTLINE
+    return {
+        "color": CHANGE_COLOUR,
+        "weight": 3 if earlier else 4,
+        "fill": False,
+        "dashArray": CHANGE_DASH if earlier else None,
+        "className": f"bb-change bb-change-{change}",
+    }
+
+
+def _add_changes(fmap: folium.Map, data: dict[str, Any]) -> folium.GeoJson:
+    """The outlines of what changed, over every layer; not clickable (the list names them)."""
+    group = folium.FeatureGroup(name="Änderungen", show=True)
+    layer = folium.GeoJson(data, name="Änderungen", style_function=_change_style, interactive=False)
+    layer.add_to(group)
+    group.add_to(fmap)
+    return layer
+
+
 def _add_layer(fmap: folium.Map, name: str, data: dict[str, Any], show: bool) -> folium.GeoJson:
     group = folium.FeatureGroup(name=LAYERS[name].german_title, show=show)
     style = LAYERS[name].map_style
@@ -243,11 +324,14 @@ def build_map(
     headline: Unit,
     options: MapOptions,
     towns: dict[str, Any] | None = None,
+    changed: Changed | None = None,
+    travel: TimeTravel | None = None,
 ) -> str:
     """A complete HTML page; Leaflet comes from the service's own /static, nothing else loads.
 
     `towns` (`regionmap.town_features`) makes it the map of a Kreis or Land: one shaded outline
-    per municipality, listed with its figure in the legend.
+    per municipality, listed with its figure in the legend. `changed` is outlined and listed;
+    `travel` adds the "Zeitreise" slider and its chart.
     """
     # The metric-only scale bar is added by map.js: folium's control_scale adds miles too.
     fmap = folium.Map(tiles=None, control_scale=False, zoom_control=True, prefer_canvas=False)
@@ -273,13 +357,17 @@ def build_map(
     if towns is not None:
         geojson[regionmap.TOWNS] = regionmap.add_towns(fmap, towns)
         labelled[regionmap.TOWNS] = towns
+    if changed is not None:
+        changed = replace(changed, features=label_changes(changed.features))
+        geojson[CHANGES] = _add_changes(fmap, changed.features)
+        labelled[CHANGES] = changed.features
     folium.LayerControl(collapsed=False).add_to(fmap)  # map.js moves it into the "Ebenen" panel
     page = fmap.get_root()
     if not isinstance(page, Figure):
         raise TypeError("a folium map renders into a branca Figure")
     page.header.add_child(Element(_head(options)))
-    page.html.add_child(Element(_panels(headline, options, towns)))
-    fmap.add_child(_Behaviour(geojson, labelled, options))
+    page.html.add_child(Element(_panels(headline, options, towns, changed, travel)))
+    fmap.add_child(_Behaviour(geojson, labelled, options, headline, travel))
     rendered = str(page.render()).replace("<html>", '<html lang="de">', 1)
     return _FOLIUM_VIEWPORT.sub(VIEWPORT, rendered, count=1)
 
@@ -299,7 +387,32 @@ def _swatch(style: Style) -> str:
     return f'<span class="{classes}" style="background-color:{style.colour}"></span>'
 
 
-def _legend(options: MapOptions, towns: dict[str, Any] | None = None) -> str:
+def _changes_legend(changed: Changed) -> str:
+    """The key to the outlines and, for screen readers and keyboards, the changes as a list."""
+    since = changed.since.strftime("%d.%m.%Y")
+    items = [
+        f'<li data-layer="{p["layer"]}" data-change="{p["change"]}">{p["noun"]} {p["name"]}: '
+        f"{p['change_label']}</li>"
+        for p in (f["properties"] for f in changed.features["features"])
+    ]
+    count = len(items)
+    listed = (
+        f"<details><summary>{count} {'Änderung' if count == 1 else 'Änderungen'}</summary>"
+        f'<ul class="bb-changes">{"".join(items)}</ul></details>'
+        if items
+        else "<p>Keine Änderungen.</p>"
+    )
+    return (
+        f'<h3>Änderungen</h3><p class="bb-compare">Umrandet: geändert seit {since}</p><ul>'
+        '<li><span class="bb-line bb-line-added"></span>neu oder Status geändert</li>'
+        '<li><span class="bb-line bb-line-removed"></span>entfernt oder früherer Umriss</li>'
+        f"</ul>{listed}"
+    )
+
+
+def _legend(
+    options: MapOptions, towns: dict[str, Any] | None = None, changed: Changed | None = None
+) -> str:
     rows = [
         f'<li data-status="{s.key}">{_swatch(s)}{html.escape(s.label)}</li>' for s in AREA_STYLES
     ]
@@ -327,6 +440,7 @@ def _legend(options: MapOptions, towns: dict[str, Any] | None = None) -> str:
     body = (
         '<h2 id="bb-legend-title">Legende</h2>'
         f"{keys if towns is None else regionmap.legend(towns)}"
+        f"{'' if changed is None else _changes_legend(changed)}"
         f"{'' if options.address_tiles_url is None else address_layer.legend()}"
         f'<p class="bb-note">Stand {options.as_of.strftime("%d.%m.%Y")}{statement}</p>'
     )
@@ -357,16 +471,15 @@ def _headline(unit: Unit) -> str:
     )
 
 
-def _toolbar(options: MapOptions) -> str:
+def _toolbar(options: MapOptions, travel: TimeTravel | None = None) -> str:
     """Buttons for the panels a phone collapses, and the link to the same data as tables."""
+    panels = [("bb-search", "Suche"), ("bb-layers", "Ebenen"), ("bb-legend", "Legende")]
+    if travel is not None:
+        panels.append(("bb-time", "Zeitreise"))
     buttons = "".join(
         f'<button type="button" class="bb-toggle" aria-expanded="false" aria-controls="{target}">'
         f"{label}</button>"
-        for target, label in (
-            ("bb-search", "Suche"),
-            ("bb-layers", "Ebenen"),
-            ("bb-legend", "Legende"),
-        )
+        for target, label in panels
         if options.lookup_url or target != "bb-search"  # no address search without a lookup
     )
     target = ' target="_blank" rel="noopener"' if options.embed else ""
@@ -379,7 +492,29 @@ def _toolbar(options: MapOptions) -> str:
     return f"{nav}{buttons}{link}</nav>"
 
 
-def _panels(headline: Unit, options: MapOptions, towns: dict[str, Any] | None = None) -> str:
+def _time_panel(travel: TimeTravel) -> str:
+    """The "Zeitreise" slider, one step a month, and the coverage chart (drawn by map.js)."""
+    month = german_month(travel.shown)
+    body = (
+        '<h2 id="bb-time-title"><label for="bb-zeit">Zeitreise</label></h2>'
+        f'<input type="range" id="bb-zeit" min="0" max="{travel.count - 1}" step="1" '
+        f'value="{travel.index}" aria-valuetext="{month}" aria-describedby="bb-zeit-hint"/>'
+        f'<output id="bb-zeit-monat" for="bb-zeit">{month}</output>'
+        '<p class="bb-note" id="bb-zeit-hint">Je Schritt ein Monat (Pfeiltasten); die Karte '
+        "zeigt den Stand am Monatsende.</p>"
+        '<figure class="bb-chart" id="bb-chart"><figcaption id="bb-chart-title">'
+        "Anteil erschlossener Adressen je Monat</figcaption></figure>"
+    )
+    return _collapsible("bb-time", "bb-time", "bb-time-title", body)
+
+
+def _panels(
+    headline: Unit,
+    options: MapOptions,
+    towns: dict[str, Any] | None = None,
+    changed: Changed | None = None,
+    travel: TimeTravel | None = None,
+) -> str:
     search = _collapsible(
         "bb-search",
         "bb-search",
@@ -402,8 +537,11 @@ def _panels(headline: Unit, options: MapOptions, towns: dict[str, Any] | None = 
     )
     if not options.lookup_url:
         search = ""
-    side = f'<div class="bb-side">{_headline(headline)}{_toolbar(options)}{search}</div>'
-    return side + layers + _legend(options, towns) + details
+    time = "" if travel is None else _time_panel(travel)
+    side = (
+        f'<div class="bb-side">{_headline(headline)}{_toolbar(options, travel)}{search}{time}</div>'
+    )
+    return side + layers + _legend(options, towns, changed) + details
 
 
 class _Behaviour(MacroElement):
@@ -427,6 +565,8 @@ class _Behaviour(MacroElement):
         layers: dict[str, folium.GeoJson],
         data: dict[str, dict[str, Any]],
         options: MapOptions,
+        headline: Unit,
+        travel: TimeTravel | None = None,
     ) -> None:
         super().__init__()
         self._name = "BroadbandBehaviour"
@@ -450,5 +590,14 @@ class _Behaviour(MacroElement):
             "addressTiles": address_layer.config(
                 options.address_tiles_url, options.asset(address_layer.ASSET)
             ),
+            "timeTravel": None
+            if travel is None
+            else {
+                "first": travel.first.isoformat(),
+                "today": travel.today.isoformat(),
+                "shown": travel.shown.isoformat(),
+                "share": headline.addresses.share_pct,
+                "timelineUrl": travel.timeline_url,
+            },
         }
         self.config = json.dumps(config)

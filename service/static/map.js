@@ -166,7 +166,7 @@ function broadbandFeatureLayers(layers, config) {
 
 function broadbandFocusable(map, layers, config) {
   // Outlines are context, not content: no focus stop, no click target for assistive technology.
-  ["municipality", "districts"].forEach(function (name) {
+  ["municipality", "districts", "changes"].forEach(function (name) {
     if (!layers[name]) { return; }
     layers[name].eachLayer(function (item) {
       var element = item.getElement && item.getElement();
@@ -404,6 +404,92 @@ function broadbandAddressLayer(map, tiles) {
   return layer.addTo(map);
 }
 
+/* Zeitreise: a month a step; a change loads the map of that month's end, whose headline and
+   layers the service draws for that date. Beside it the coverage per month, with its table. */
+
+var BB_MONTHS = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
+  "September", "Oktober", "November", "Dezember"];
+
+function broadbandMonth(first, index) {
+  // [year, month 0–11] `index` months after `first` (an ISO date).
+  var month = Number(first.slice(5, 7)) - 1 + index;
+  return [Number(first.slice(0, 4)) + Math.floor(month / 12), month % 12];
+}
+
+function broadbandMonthName(first, index) {
+  var month = broadbandMonth(first, index);
+  return BB_MONTHS[month[1]] + " " + month[0];
+}
+
+function broadbandTimeTravel(config) {
+  var travel = config.timeTravel;
+  var slider = document.getElementById("bb-zeit");
+  if (!travel || !slider) { return; }
+  var output = document.getElementById("bb-zeit-monat");
+  slider.addEventListener("input", function () {
+    var name = broadbandMonthName(travel.first, Number(slider.value));
+    slider.setAttribute("aria-valuetext", name);
+    output.textContent = name;
+  });
+  slider.addEventListener("change", function () {
+    var month = broadbandMonth(travel.first, Number(slider.value));
+    var end = new Date(Date.UTC(month[0], month[1] + 1, 0)).toISOString().slice(0, 10);
+    var params = new URLSearchParams(location.search);
+    if (end >= travel.today) { params.delete("as_of"); } else { params.set("as_of", end); }
+    var compare = params.get("compare");  // only an earlier date can be compared with
+    if (compare && compare >= (params.get("as_of") || travel.today)) { params.delete("compare"); }
+    try { sessionStorage.setItem("bbTimeTravel", "1"); } catch (error) { /* focus stays */ }
+    location.search = params.toString();
+  });
+  var returning = false;
+  try { returning = sessionStorage.getItem("bbTimeTravel") === "1"; sessionStorage.removeItem("bbTimeTravel"); } catch (error) { /* none */ }
+  if (returning) {  // keyboard users keep stepping: the slider has focus again after the load
+    var toggle = document.querySelector(".bb-toggle[aria-controls='bb-time']");
+    if (toggle && toggle.offsetParent !== null) { toggle.click(); } else { slider.focus({ preventScroll: true }); }
+  }
+  fetch(travel.timelineUrl)
+    .then(function (response) { if (!response.ok) { throw new Error(response.status); } return response.json(); })
+    .then(function (points) { broadbandChart(travel, points); })
+    .catch(function () {
+      document.getElementById("bb-chart").insertAdjacentHTML("beforeend", '<p class="bb-note">Verlauf nicht erreichbar.</p>');
+    });
+}
+
+function broadbandChart(travel, points) {
+  // A line of the share per month over time, the date shown marked; the same figures as a table.
+  var series = points.map(function (point) { return { date: point[0], pct: point[1] }; });
+  var shown = { date: travel.shown, pct: travel.share };
+  if (!series.length || series[series.length - 1].date < shown.date) { series.push(shown); }
+  var width = 300, height = 96, left = 36, top = 6, bottom = 18;
+  var day = function (iso) { return Date.parse(iso) / 864e5; };
+  var span = Math.max(day(travel.today) - day(travel.first), 1);
+  var x = function (iso) { return (left + (width - left - 6) * (day(iso) - day(travel.first)) / span).toFixed(1); };
+  var y = function (pct) { return (top + (height - top - bottom) * (1 - pct / 100)).toFixed(1); };
+  var text = function (item) { return item.pct.toFixed(1).replace(".", ",") + " %"; };
+  var first = series[0], last = series[series.length - 1];
+  var grid = [0, 50, 100].map(function (v) {
+    return '<line x1="' + left + '" x2="' + width + '" y1="' + y(v) + '" y2="' + y(v) + '" stroke="#bfbfbf"/>' +
+      '<text x="' + (left - 4) + '" y="' + y(v) + '" dy="3" text-anchor="end">' + v + " %</text>";
+  }).join("");
+  var line = series.map(function (item) { return x(item.date) + "," + y(item.pct); }).join(" ");
+  var axis = '<text x="' + left + '" y="' + height + '" dy="-4">' + broadbandDate(first.date) + "</text>" +
+    '<text x="' + width + '" y="' + height + '" dy="-4" text-anchor="end">' + broadbandDate(travel.today) + "</text>";
+  var summary = "Von " + text(first) + " am " + broadbandDate(first.date) + " auf " + text(last) + " am " +
+    broadbandDate(last.date) + "; markiert der gezeigte Stand: " + text(shown) + " am " + broadbandDate(shown.date) + ".";
+  var rows = series.map(function (item) {
+    return "<tr><td>" + broadbandDate(item.date) + "</td><td>" + text(item) + "</td></tr>";
+  });
+  document.getElementById("bb-chart").insertAdjacentHTML("beforeend",
+    '<svg viewBox="0 0 ' + width + " " + height + '" role="img" aria-labelledby="bb-chart-title bb-chart-desc" ' +
+    'font-size="10" fill="#1a1a1a">' + grid + axis +
+    '<polyline points="' + line + '" fill="none" stroke="#b30000" stroke-width="2"/>' +
+    '<circle cx="' + x(shown.date) + '" cy="' + y(shown.pct) + '" r="4" fill="#000000"/></svg>' +
+    '<p class="bb-sr" id="bb-chart-desc">' + summary + "</p>" +
+    '<details><summary>Verlauf als Tabelle</summary><div class="bb-chart-table" tabindex="0" ' +
+    'role="region" aria-label="Verlauf als Tabelle"><table><thead><tr><th scope="col">Stand</th>' +
+    '<th scope="col">Anteil erschlossen</th></tr></thead><tbody>' + rows.join("") + "</tbody></table></div></details>");
+}
+
 function broadbandMapSetup(map, layers, config) {
   broadbandPatterns();
   broadbandAddressTiles(map, config);
@@ -414,4 +500,5 @@ function broadbandMapSetup(map, layers, config) {
   broadbandPanels();
   broadbandView(map, layers, config);
   broadbandSearch(map, config);
+  broadbandTimeTravel(config);
 }
