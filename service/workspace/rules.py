@@ -94,6 +94,17 @@ def german_date(day: dt.date | None) -> str:
     return "" if day is None else day.strftime("%d.%m.%Y")
 
 
+def map_of_day(moment: dt.datetime) -> dict[str, str]:
+    """The public map as it stood at the end of the day of a change, with what changed that
+    day outlined (`moment` as the database gives it, so its date is the database's day)."""
+    day = moment.date()
+    before = day - dt.timedelta(days=1)
+    return {
+        "href": f"/map?as_of={day.isoformat()}&compare={before.isoformat()}",
+        "label": f"Karte vom {german_date(day)}, Änderungen dieses Tages umrandet",
+    }
+
+
 def german_time(moment: dt.datetime) -> str:
     """Local date and time of a change, e.g. 03.12.2026, 14:05 Uhr."""
     return moment.astimezone(LOCAL_TIME).strftime("%d.%m.%Y, %H:%M Uhr")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 
@@ -175,6 +176,14 @@ def test_restore_writes_one_new_change(
     )
     history = editor.get(f"/redaktion/areas/{fid}/verlauf")
     assert history.status_code == 200 and "Zwischenstand" in history.text
+    # each entry links to the public map of its day, that day's changes outlined
+    with factory() as session:
+        today = session.execute(text("SELECT current_date")).scalar_one()
+    yesterday = today - dt.timedelta(days=1)
+    link = f'href="/map?as_of={today.isoformat()}&amp;compare={yesterday.isoformat()}"'
+    assert link in history.text
+    shown = editor.get(f"/map?as_of={today.isoformat()}&compare={yesterday.isoformat()}")
+    assert shown.status_code == 200
     ids = re.findall(r'name="change_id" value="(\d+)"', history.text)
     assert ids, history.text
     count = editor.get("/changes", params={"collection": "areas", "feature": fid}).json()[
