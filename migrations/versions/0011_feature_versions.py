@@ -3,8 +3,9 @@
 - `valid_from` on every feature table: since when the row as it stands is the feature's version.
   A new area, hamlet or school counts from its `status_since` if that is earlier than the moment it
   was recorded (a feature entered with a back-dated status existed by then); other new features
-  from the moment they are recorded, or since always when a municipality's first load of that
-  layer sets `broadband.baseline` (a town's address list describes its past too).
+  from the moment they are recorded, or since always (the year 1, which every client can read,
+  where '-infinity' has no Python or GDAL value) when a municipality's first load of that layer
+  sets `broadband.baseline` (a town's address list describes its past too).
 - `<table>_versions`: the versions an edit replaced or a delete removed, each with `valid_to`,
   written by a BEFORE UPDATE/DELETE row trigger in the same transaction as the edit. Only a
   change of geometry or attributes makes a version: statuses have their own dated history
@@ -42,7 +43,7 @@ STATUS_COLUMN = {"areas": "status", "hamlets": "status", "schools": "connection"
 FUNCTIONS = """
 CREATE FUNCTION broadband_recorded_from() RETURNS timestamptz LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN coalesce(current_setting('broadband.baseline', true), '') = 'on'
-        THEN '-infinity'::timestamptz ELSE now() END
+        THEN '0001-01-01 00:00:00+00'::timestamptz ELSE now() END
 $$;
 
 CREATE FUNCTION broadband_first_version() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -500,7 +501,7 @@ def upgrade() -> None:
         # A constant default fills existing rows without rewriting the table.
         op.execute(
             f"ALTER TABLE {table} ADD COLUMN valid_from timestamptz NOT NULL "
-            "DEFAULT '-infinity'"
+            "DEFAULT '0001-01-01 00:00:00+00'"
         )
         if table in STATUS_COLUMN:
             # What is known of an existing feature's past: its statuses.

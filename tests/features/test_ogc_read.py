@@ -15,7 +15,6 @@ from shapely.geometry import Point, box, shape
 from sqlalchemy import Engine, text
 
 from service.core.vocabulary import Status, values
-from service.db.models import FEATURE_TABLES
 
 COLLECTIONS = ["municipality", "districts", "areas", "hamlets", "schools", "addresses"]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -29,11 +28,7 @@ def _coesfeld(coesfeld: object) -> None:
 
 def _frame(engine: Engine, table: str, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
     """The table read straight from PostGIS, independently of the API code."""
-    # valid_from is left out: a baseline's '-infinity' has no Python datetime
-    columns = ", ".join(
-        c.name for c in FEATURE_TABLES[table].__table__.columns if c.name != "valid_from"
-    )
-    frame = gpd.read_postgis(f"SELECT {columns} FROM {table} ORDER BY id", engine, geom_col="geom")
+    frame = gpd.read_postgis(f"SELECT * FROM {table} ORDER BY id", engine, geom_col="geom")
     return frame.to_crs(crs)
 
 
