@@ -1,7 +1,7 @@
 """How fast are coverage figures at a million addresses? Maintained state against recomputing.
 
-Usage: python benchmarks/coverage.py --addresses 1000000 --areas 20000 [--requests 200]
-       [--seed 42] [--repeat 3] [--changes 6] [--fresh] [--drop]
+Usage: python -m benchmarks.coverage --addresses 1000000 --areas 20000 [--requests 200]
+       [--seed 42] [--repeat 3] [--changes 6] [--past 20] [--fresh] [--drop]
 
 The service keeps per-address coverage up to date with triggers, so a figure is a lookup. This
 measures, in one run, what that buys against the alternatives: the full recompute of every
@@ -9,7 +9,9 @@ address's best status from the features' current statuses over the stored contai
 (which only change with geometry) counted by district; the full rebuild of the whole state from
 geometry (`broadband_rebuild_coverage`, once); a straightforward geopandas sjoin + groupby and a
 plain PostGIS join; checks they all give the same counts per district; times `GET /coverage` on
-the real app (uvicorn on loopback) and how soon one area's status change shows in the figure.
+the real app (uvicorn on loopback) and how soon one area's status change shows in the figure;
+and what the time machine costs: the summary and the districts a year back computed as the routes
+do on a cache miss, and `broadband_coverage_at` counted by district, against today's cache miss.
 
 Works on the test database (BROADBAND_TEST_DATABASE_URL), migrating it to head if needed, with
 its own synthetic municipality (AGS 09999999, "Benchmarkstadt": 40 km × 40 km in EPSG:25832,
@@ -17,7 +19,8 @@ its own synthetic municipality (AGS 09999999, "Benchmarkstadt": 40 km × 40 km i
 numpy from --seed and loaded with COPY in one bulk load (service/db/bulk.py), timed against a
 COPY of the same address rows into a bare table (copy_baseline_s). A later run with the same
 parameters reuses it unless --fresh is given; --drop deletes it at the end. Prints a table, then
-one JSON line with the goals' ratios (rebuild_vs_postgis_join, load_vs_copy_and_join).
+one JSON line with the goals' ratios (rebuild_vs_postgis_join, load_vs_copy_and_join,
+as_of_vs_uncached).
 """
 
 from __future__ import annotations
@@ -45,11 +48,12 @@ import shapely
 import uvicorn
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from service.core.settings import Settings
 from service.core.vocabulary import Connection, Funding, Kind, Status
-from service.coverage import figures
-from service.coverage.rules import RANK
+from service.coverage import figures, queries
+from service.coverage.rules import RANK, Breakdown
 from service.db import schema
 from service.db.engine import make_engine, make_sessionmaker
 from service.main import create_app
@@ -282,6 +286,8 @@ def _load_all(conn: Conn, data: Synthetic) -> tuple[int, float, float]:
     then the state in one join; returns the id and the seconds of the two phases."""
     with conn.transaction():
         _actor(conn)
+        # the first load of a town is its baseline: its addresses and districts existed before
+        conn.execute("SELECT set_config('broadband.baseline', 'on', true)")
         started = time.perf_counter()
         m = int(
             _scalar(
@@ -703,17 +709,60 @@ def measure_api(conn: Conn, url: str, m: int, requests: int, changes: int) -> di
     }
 
 
-def uncached_summary_ms(url: str, runs: int) -> list[float]:
-    """What a cache miss costs: the summary computed in-process, as the route does on a miss."""
+def uncached_ms(url: str, runs: int, work: Callable[[Session], object]) -> list[float]:
+    """What a cache miss costs: the figures computed in-process, as the route does on a miss."""
     engine = make_engine(Settings(database_url=url))
     times = []
     with make_sessionmaker(engine)() as session:
         for _ in range(runs):
             started = time.perf_counter()
-            figures.summary(session, AGS, None)
+            work(session)
             times.append((time.perf_counter() - started) * 1000)
     engine.dispose()
     return times
+
+
+def uncached_summary_ms(url: str, runs: int) -> list[float]:
+    """Today's summary on a cache miss: a lookup in the maintained state."""
+    return uncached_ms(url, runs, lambda session: figures.summary(session, AGS, None))
+
+
+COVERAGE_AT = (
+    "SELECT district_id, best_rank, count(*) FROM broadband_coverage_at(%s, %s) "
+    "WHERE NOT moved GROUP BY 1, 2"
+)
+
+
+def counts_at(conn: Conn, m: int, day: dt.date) -> dict[int | None, dict[int, int]]:
+    """Counts per district and best rank on a past day from the versions (the SQL functions)."""
+    counts: dict[int | None, dict[int, int]] = {}
+    for district, rank, addresses in conn.execute(COVERAGE_AT, (m, day)):
+        counts.setdefault(district, {})[int(rank)] = int(addresses)
+    return counts
+
+
+def measure_past(conn: Conn, url: str, m: int, runs: int) -> dict[str, Any]:
+    """A year back, uncached: the summary and the districts as the routes compute them on a
+    cache miss, and `broadband_coverage_at` counted by district; do the two count alike?"""
+    day: dt.date = _scalar(conn, "SELECT current_date - 365")
+    summary = uncached_ms(url, runs, lambda session: figures.summary(session, AGS, day))
+    districts = uncached_ms(
+        url, runs, lambda session: figures.units(session, Breakdown.DISTRICT, AGS, day)
+    )
+    function_s, by_function = median_of(max(runs // 4, 3), lambda: counts_at(conn, m, day))
+    engine = make_engine(Settings(database_url=url))
+    with make_sessionmaker(engine)() as session:
+        served = queries.counts_by_district(session, m, day)
+    engine.dispose()
+    return {
+        "as_of": day.isoformat(),
+        "as_of_p50_ms": statistics.median(summary),
+        "as_of_p95_ms": _percentile(summary, 95),
+        "as_of_districts_p50_ms": statistics.median(districts),
+        "as_of_districts_p95_ms": _percentile(districts, 95),
+        "coverage_at_ms": function_s * 1000,
+        "as_of_agrees": served == by_function,
+    }
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
@@ -724,6 +773,8 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         for method in ("geopandas", "postgis_join")
     }
     found["rebuild_vs_postgis_join"] = results["rebuild_s"] / results["postgis_join_s"]
+    found["as_of_vs_uncached"] = results["as_of_p50_ms"] / results["coverage_uncached_ms"]
+    found["as_of_vs_recompute"] = results["as_of_p50_ms"] / (results["recompute_s"] * 1000)
     if results["load_s"] is not None:
         budget = results["copy_baseline_s"] + results["postgis_join_s"]
         found["load_vs_copy_and_join"] = results["load_s"] / budget
@@ -770,6 +821,15 @@ def _table(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
         f"median of {args.changes}:",
         f"  UPDATE + COMMIT (with trigger work)    {r['update_ms']:10.2f} ms",
         f"  UPDATE until the figure is served      {r['single_change_ms']:10.2f} ms",
+        f"as_of {r['as_of']} (a year back), uncached, {args.past} runs:",
+        f"  summary p50 / p95                      {r['as_of_p50_ms']:10.1f} / "
+        f"{r['as_of_p95_ms']:.1f} ms  (goal p50 <= 200 ms)",
+        f"  districts p50 / p95                    {r['as_of_districts_p50_ms']:10.1f} / "
+        f"{r['as_of_districts_p95_ms']:.1f} ms",
+        f"  broadband_coverage_at by district      {r['coverage_at_ms']:10.1f} ms  "
+        f"({'agrees' if r['as_of_agrees'] else 'DISAGREES'} with the served counts)",
+        f"  summary / today's cache miss           {r['as_of_vs_uncached']:10.1f} x",
+        f"  summary / recompute from pairs         {r['as_of_vs_recompute']:10.3f} x",
         *dropped,
         f"whole run                              {r['total_s']:10.1f} s",
     ]
@@ -783,6 +843,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
     parser.add_argument("--changes", type=int, default=6, help="status changes (median)")
+    parser.add_argument("--past", type=int, default=20, help="uncached figures a year back")
     parser.add_argument("--fresh", action="store_true", help="regenerate even if stored")
     parser.add_argument("--drop", action="store_true", help="delete the municipality at the end")
     return parser.parse_args()
@@ -814,6 +875,7 @@ def main() -> None:
             **(loading or {"load_s": None}),
             **measure_methods(conn, engine, m, args.repeat),
             **measure_api(conn, url, m, args.requests, args.changes),
+            **measure_past(conn, url, m, args.past),
         }
         if args.drop:
             results["drop_s"] = drop(conn, m)
