@@ -239,18 +239,21 @@ $$;
 # had one district and best status. Today's state minus the periods begun or ended since a date
 # gives that date's counts, reading only what changed since (goal: 200 ms a year back at 1M).
 STATES = """
+-- `since` the first day of the period, `until` the first day after it (NULL: it still holds).
+-- The covering indexes let a past date's counts be read from the indexes alone.
 CREATE TABLE address_states (
     address_id bigint NOT NULL,
     municipality_id bigint NOT NULL,
-    valid daterange NOT NULL,
+    since date NOT NULL,
+    until date,
     district_id bigint,
     best_rank smallint NOT NULL
 );
 CREATE INDEX ix_address_states_address_id ON address_states (address_id);
-CREATE INDEX ix_address_states_open ON address_states (municipality_id, (lower(valid)))
-    WHERE upper_inf(valid);
-CREATE INDEX ix_address_states_closed ON address_states (municipality_id, (upper(valid)))
-    WHERE NOT upper_inf(valid);
+CREATE INDEX ix_address_states_open ON address_states (municipality_id, since)
+    INCLUDE (district_id, best_rank) WHERE until IS NULL;
+CREATE INDEX ix_address_states_closed ON address_states (municipality_id, until)
+    INCLUDE (since, district_id, best_rank) WHERE until IS NOT NULL;
 CREATE INDEX ix_areas_versions_geom ON areas_versions USING gist (geom);
 CREATE INDEX ix_hamlets_versions_geom ON hamlets_versions USING gist (geom);
 CREATE INDEX ix_districts_versions_geom ON districts_versions USING gist (geom);
@@ -262,93 +265,109 @@ LANGUAGE sql STABLE AS $$
     SELECT daterange(valid_from::date, valid_to::date)
 $$;
 
+-- In steps through temporary tables, each analysed, so every join is planned with real counts
+-- (as one statement the planner guessed a handful of rows and joined a million in loops).
 CREATE FUNCTION broadband_address_timelines(m bigint, ids bigint[])
 RETURNS TABLE (address_id bigint, valid daterange, district_id bigint, best_rank smallint)
-LANGUAGE sql STABLE SET jit = off AS $$
-    WITH av AS MATERIALIZED (
+LANGUAGE plpgsql SET jit = off AS $$
+#variable_conflict use_column
+BEGIN
+    DROP TABLE IF EXISTS broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
+        broadband_located, broadband_bounds;
+    CREATE TEMP TABLE broadband_av ON COMMIT DROP AS
         SELECT a.id, a.geom, true AS current, broadband_days(a.valid_from, NULL) AS days
         FROM unnest(ids) AS x(id) JOIN addresses a ON a.id = x.id
         WHERE a.municipality_id = m
         UNION ALL
         SELECT a.id, a.geom, false, broadband_days(a.valid_from, a.valid_to)
         FROM unnest(ids) AS x(id) JOIN addresses_versions a ON a.id = x.id
-        WHERE a.municipality_id = m AND NOT isempty(broadband_days(a.valid_from, a.valid_to))
-    ),
-    pairs AS MATERIALIZED (
+        WHERE a.municipality_id = m AND NOT isempty(broadband_days(a.valid_from, a.valid_to));
+    ANALYZE broadband_av;
+    -- which areas and hamlets contained each version of an address, on which days
+    CREATE TEMP TABLE broadband_pairs ON COMMIT DROP AS
         SELECT av.id, av.days * broadband_days(s.valid_from, NULL) AS days,
             'areas'::text AS feature_table, s.id AS feature_id
-        FROM av JOIN address_features p ON p.address_id = av.id AND p.feature_table = 'areas'
+        FROM broadband_av av
+        JOIN address_features p ON p.address_id = av.id AND p.feature_table = 'areas'
         JOIN areas s ON s.id = p.feature_id WHERE av.current
         UNION ALL
         SELECT av.id, av.days * broadband_days(h.valid_from, NULL), 'hamlets', h.id
-        FROM av JOIN address_features p ON p.address_id = av.id AND p.feature_table = 'hamlets'
+        FROM broadband_av av
+        JOIN address_features p ON p.address_id = av.id AND p.feature_table = 'hamlets'
         JOIN hamlets h ON h.id = p.feature_id WHERE av.current
         UNION ALL
         SELECT av.id, av.days * broadband_days(v.valid_from, v.valid_to), 'areas', v.id
-        FROM av JOIN areas_versions v ON ST_Covers(v.geom, av.geom) WHERE v.municipality_id = m
+        FROM broadband_av av JOIN areas_versions v ON ST_Covers(v.geom, av.geom)
+        WHERE v.municipality_id = m
         UNION ALL
         SELECT av.id, av.days * broadband_days(v.valid_from, v.valid_to), 'hamlets', v.id
-        FROM av JOIN hamlets_versions v ON ST_Covers(v.geom, av.geom)
+        FROM broadband_av av JOIN hamlets_versions v ON ST_Covers(v.geom, av.geom)
         WHERE v.municipality_id = m
         UNION ALL
         SELECT av.id, av.days * broadband_days(s.valid_from, NULL), 'areas', s.id
-        FROM av JOIN areas s ON ST_Covers(s.geom, av.geom)
+        FROM broadband_av av JOIN areas s ON ST_Covers(s.geom, av.geom)
         WHERE NOT av.current AND s.municipality_id = m
         UNION ALL
         SELECT av.id, av.days * broadband_days(h.valid_from, NULL), 'hamlets', h.id
-        FROM av JOIN hamlets h ON ST_Covers(h.geom, av.geom)
-        WHERE NOT av.current AND h.municipality_id = m
-    ),
-    statuses AS MATERIALIZED (
+        FROM broadband_av av JOIN hamlets h ON ST_Covers(h.geom, av.geom)
+        WHERE NOT av.current AND h.municipality_id = m;
+    ANALYZE broadband_pairs;
+    CREATE TEMP TABLE broadband_statuses ON COMMIT DROP AS
         SELECT h.feature_table, h.feature_id, broadband_status_rank(h.status) AS rank,
             daterange(h.status_since, lead(h.status_since) OVER (
                 PARTITION BY h.feature_table, h.feature_id ORDER BY h.status_since)) AS days
         FROM status_history h
         WHERE h.municipality_id = m AND (h.feature_table, h.feature_id) IN (
-            SELECT feature_table, feature_id FROM pairs)
-    ),
-    ranked AS MATERIALIZED (
+            SELECT feature_table, feature_id FROM broadband_pairs);
+    ANALYZE broadband_statuses;
+    CREATE TEMP TABLE broadband_ranked ON COMMIT DROP AS
         SELECT p.id, p.days * st.days AS days, st.rank
-        FROM pairs p JOIN statuses st
+        FROM broadband_pairs p JOIN broadband_statuses st
             ON st.feature_table = p.feature_table AND st.feature_id = p.feature_id
-        WHERE p.days && st.days
-    ),
-    located AS MATERIALIZED (
+        WHERE p.days && st.days;
+    ANALYZE broadband_ranked;
+    -- the district of each version of an address, on which days
+    CREATE TEMP TABLE broadband_located ON COMMIT DROP AS
         SELECT av.id, av.days * broadband_days(d.valid_from, NULL) AS days, d.id AS district_id
-        FROM av JOIN address_coverage c ON c.address_id = av.id
+        FROM broadband_av av JOIN address_coverage c ON c.address_id = av.id
         JOIN districts d ON d.id = c.district_id WHERE av.current
         UNION ALL
         SELECT av.id, av.days * broadband_days(d.valid_from, NULL), d.id
-        FROM av JOIN districts d ON ST_Covers(d.geom, av.geom)
+        FROM broadband_av av JOIN districts d ON ST_Covers(d.geom, av.geom)
         WHERE NOT av.current AND d.municipality_id = m
         UNION ALL
         SELECT av.id, av.days * broadband_days(d.valid_from, d.valid_to), d.id
-        FROM av JOIN districts_versions d ON ST_Covers(d.geom, av.geom)
-        WHERE d.municipality_id = m
-    ),
-    bounds AS (
-        SELECT id, lower(days) AS day FROM av
-        UNION SELECT id, upper(days) FROM av WHERE NOT upper_inf(days)
-        UNION SELECT id, lower(days) FROM ranked WHERE NOT isempty(days)
-        UNION SELECT id, upper(days) FROM ranked WHERE NOT isempty(days) AND NOT upper_inf(days)
-        UNION SELECT id, lower(days) FROM located WHERE NOT isempty(days)
-        UNION SELECT id, upper(days) FROM located WHERE NOT isempty(days) AND NOT upper_inf(days)
-    ),
-    present AS (
-        SELECT DISTINCT b.id, b.day FROM bounds b JOIN av ON av.id = b.id AND av.days @> b.day
+        FROM broadband_av av JOIN districts_versions d ON ST_Covers(d.geom, av.geom)
+        WHERE d.municipality_id = m;
+    ANALYZE broadband_located;
+    -- the days on which something may change for an address
+    CREATE TEMP TABLE broadband_bounds ON COMMIT DROP AS
+        SELECT id, lower(days) AS day FROM broadband_av
+        UNION SELECT id, upper(days) FROM broadband_av WHERE NOT upper_inf(days)
+        UNION SELECT id, lower(days) FROM broadband_ranked WHERE NOT isempty(days)
+        UNION SELECT id, upper(days) FROM broadband_ranked
+            WHERE NOT isempty(days) AND NOT upper_inf(days)
+        UNION SELECT id, lower(days) FROM broadband_located WHERE NOT isempty(days)
+        UNION SELECT id, upper(days) FROM broadband_located
+            WHERE NOT isempty(days) AND NOT upper_inf(days);
+    ANALYZE broadband_bounds;
+    RETURN QUERY
+    WITH present AS (
+        SELECT DISTINCT b.id, b.day FROM broadband_bounds b
+        JOIN broadband_av av ON av.id = b.id AND av.days @> b.day
     ),
     best AS (
-        SELECT b.id, b.day, min(r.rank) AS rank
-        FROM bounds b JOIN ranked r ON r.id = b.id AND r.days @> b.day GROUP BY 1, 2
+        SELECT b.id, b.day, min(r.rank) AS rank FROM broadband_bounds b
+        JOIN broadband_ranked r ON r.id = b.id AND r.days @> b.day GROUP BY 1, 2
     ),
     district AS (
-        SELECT b.id, b.day, min(l.district_id) AS district_id
-        FROM bounds b JOIN located l ON l.id = b.id AND l.days @> b.day GROUP BY 1, 2
+        SELECT b.id, b.day, min(l.district_id) AS district_id FROM broadband_bounds b
+        JOIN broadband_located l ON l.id = b.id AND l.days @> b.day GROUP BY 1, 2
     ),
     stepped AS (
         SELECT b.id, b.day, p.id IS NOT NULL AS here, d.district_id,
             coalesce(r.rank, broadband_status_rank('none')) AS best_rank
-        FROM bounds b
+        FROM broadband_bounds b
         LEFT JOIN present p ON p.id = b.id AND p.day = b.day
         LEFT JOIN best r ON r.id = b.id AND r.day = b.day
         LEFT JOIN district d ON d.id = b.id AND d.day = b.day
@@ -364,14 +383,17 @@ LANGUAGE sql STABLE SET jit = off AS $$
             lead(day) OVER (PARTITION BY id ORDER BY day) AS until
         FROM changes WHERE starts
     )
-    SELECT id, daterange(day, until), district_id, best_rank FROM runs WHERE here
+    SELECT id, daterange(day, until), district_id, best_rank FROM runs WHERE here;
+    DROP TABLE broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
+        broadband_located, broadband_bounds;
+END
 $$;
 
 CREATE FUNCTION broadband_refresh_states(m bigint, ids bigint[]) RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM address_states WHERE address_id = ANY(ids);
-    INSERT INTO address_states (address_id, municipality_id, valid, district_id, best_rank)
-    SELECT t.address_id, m, t.valid, t.district_id, t.best_rank
+    INSERT INTO address_states (address_id, municipality_id, since, until, district_id, best_rank)
+    SELECT t.address_id, m, lower(t.valid), upper(t.valid), t.district_id, t.best_rank
     FROM broadband_address_timelines(m, ids) t;
 $$;
 
@@ -379,8 +401,8 @@ CREATE FUNCTION broadband_refresh_all_states(m bigint) RETURNS void
 LANGUAGE plpgsql SET work_mem = '256MB' SET jit = off AS $$
 BEGIN
     DELETE FROM address_states WHERE municipality_id = m;
-    INSERT INTO address_states (address_id, municipality_id, valid, district_id, best_rank)
-    SELECT t.address_id, m, t.valid, t.district_id, t.best_rank
+    INSERT INTO address_states (address_id, municipality_id, since, until, district_id, best_rank)
+    SELECT t.address_id, m, lower(t.valid), upper(t.valid), t.district_id, t.best_rank
     FROM broadband_address_timelines(m, ARRAY(
         SELECT id FROM addresses WHERE municipality_id = m
         UNION SELECT id FROM addresses_versions WHERE municipality_id = m)) t;

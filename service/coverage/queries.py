@@ -59,11 +59,10 @@ SELECT district_id, best_rank, sum(n) FROM (
     SELECT district_id, best_rank, addresses AS n FROM coverage_counts WHERE municipality_id = :m
     UNION ALL
     SELECT district_id, best_rank, -count(*) FROM address_states
-    WHERE municipality_id = :m AND upper_inf(valid) AND lower(valid) > :as_of GROUP BY 1, 2
+    WHERE municipality_id = :m AND until IS NULL AND since > :as_of GROUP BY 1, 2
     UNION ALL
     SELECT district_id, best_rank, count(*) FROM address_states
-    WHERE municipality_id = :m AND NOT upper_inf(valid) AND upper(valid) > :as_of
-        AND lower(valid) <= :as_of
+    WHERE municipality_id = :m AND until IS NOT NULL AND until > :as_of AND since <= :as_of
     GROUP BY 1, 2
 ) changed GROUP BY 1, 2 HAVING sum(n) <> 0"""
 
@@ -218,7 +217,8 @@ def timeline_counts(session: Session, m: int, dates: list[dt.date]) -> dict[dt.d
     rows = session.execute(
         text(
             "SELECT d, s.best_rank, count(*) FROM unnest(CAST(:dates AS date[])) AS d "
-            "JOIN address_states s ON s.municipality_id = :m AND s.valid @> d GROUP BY 1, 2"
+            "JOIN address_states s ON s.municipality_id = :m AND s.since <= d "
+            "AND (s.until IS NULL OR s.until > d) GROUP BY 1, 2"
         ),
         {"m": m, "dates": dates},
     ).all()

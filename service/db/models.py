@@ -31,7 +31,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.core.vocabulary import Connection, Funding, Kind, Status, values
@@ -386,24 +386,28 @@ address_states = Table(
     Base.metadata,
     Column("address_id", BigInteger, nullable=False),
     Column("municipality_id", BigInteger, nullable=False),
-    Column("valid", DATERANGE, nullable=False),
+    Column("since", Date, nullable=False),
+    Column("until", Date),
     Column("district_id", BigInteger),
     Column("best_rank", SmallInteger, nullable=False),
     Index("ix_address_states_address_id", "address_id"),
     Index(
         "ix_address_states_open",
         "municipality_id",
-        text("lower(valid)"),
-        postgresql_where=text("upper_inf(valid)"),
+        "since",
+        postgresql_include=["district_id", "best_rank"],
+        postgresql_where=text("until IS NULL"),
     ),
     Index(
         "ix_address_states_closed",
         "municipality_id",
-        text("upper(valid)"),
-        postgresql_where=text("NOT upper_inf(valid)"),
+        "until",
+        postgresql_include=["since", "district_id", "best_rank"],
+        postgresql_where=text("until IS NOT NULL"),
     ),
 )
-"""Each address's district and best status over time (0011): one row per period, in days."""
+"""Each address's district and best status over time (0011): one row per period of days,
+from `since` until the day before `until` (NULL: still)."""
 
 
 class ApiToken(Base):

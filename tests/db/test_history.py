@@ -130,7 +130,7 @@ def test_the_kept_address_states_agree_with_the_state_of_each_date(
         open_states = session.execute(
             text(
                 "SELECT address_id, district_id, best_rank FROM address_states "
-                "WHERE municipality_id = :m AND upper_inf(valid) ORDER BY 1"
+                "WHERE municipality_id = :m AND until IS NULL ORDER BY 1"
             ),
             {"m": m},
         ).all()
