@@ -115,8 +115,9 @@ def map_page(
             )
         changed = Changed(compare, changes(session, town.id, compare, unit.as_of))
     travel = _time_travel(session, town, unit.as_of, options) if options.time_travel else None
-    # The search asks about the municipality shown, also when several are loaded.
-    lookup = _with_query(options.lookup_url, ags=ags)
+    # The search asks about the municipality and the date shown, also when several are loaded.
+    past = unit.as_of.isoformat() if as_of is not None else None
+    lookup = _with_query(options.lookup_url, ags=ags, as_of=past)
     shown = replace(options, as_of=unit.as_of, text_view_url=text_view, lookup_url=lookup)
     return build_map(layers, unit, shown, changed=changed, travel=travel)
 

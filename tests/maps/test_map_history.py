@@ -90,6 +90,22 @@ def test_the_map_of_yesterday_draws_yesterdays_areas(client: TestClient, today: 
     assert set(_named(embedded.text, "areas")) == AREAS_YESTERDAY
 
 
+def test_the_search_on_yesterdays_map_answers_for_yesterday(
+    client: TestClient, today: dt.date
+) -> None:
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    page = client.get("/map", params={"ags": AGS, "as_of": yesterday}).text
+    found = re.search(r'"lookupUrl": ("[^"]*")', page)
+    assert found is not None
+    url = json.loads(found.group(1))
+    answer = client.get(f"{url}&q=Zeitweg&limit=20").json()["matches"]  # as the page asks
+    # A2 lay in Umgebaut, connected, until today's redraw left it out
+    assert {m["house_number"]: m["status"] for m in answer}["A2"] == "connected"
+    today_page = client.get("/map", params={"ags": AGS}).text
+    found = re.search(r'"lookupUrl": ("[^"]*")', today_page)
+    assert found is not None and "as_of" not in json.loads(found.group(1))
+
+
 def _pixels(png: bytes) -> np.ndarray[Any, Any]:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
 
