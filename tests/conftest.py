@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import threading
 import time
@@ -26,6 +27,7 @@ from service.ops.processes import free_port
 from service.packages.diff import LayerDiff
 from service.packages.seeding import seed
 from tests import kreis as generated
+from tests import timemachine
 from tests.helpers import CHROMIUM, FLAGS, TemporaryCluster
 
 
@@ -78,6 +80,27 @@ def kreis(
     packages and removed when the module ends, so no other test sees more than Coesfeld."""
     with generated.loaded(factory, tmp_path_factory.mktemp("kreis")) as key:
         yield key
+
+
+@pytest.fixture(scope="module")
+def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
+    """Zeitdorf (tests/timemachine.py), whose past differs from its present in every way the
+    time machine must get right, beside Coesfeld while the module runs."""
+    with timemachine.zeitdorf(factory) as m:
+        yield m
+
+
+@pytest.fixture(scope="module")
+def today(factory: sessionmaker[Session]) -> dt.date:
+    """The database's date: Zeitdorf's edits are made today, its past is yesterday."""
+    with factory() as session:
+        day: dt.date = session.execute(text("SELECT current_date")).scalar_one()
+    return day
+
+
+@pytest.fixture(scope="module")
+def yesterday(today: dt.date) -> dt.date:
+    return today - dt.timedelta(days=1)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,12 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.db.engine import transaction
 from tests import timemachine
 from tests.timemachine import AGS, DISTRICT_OF, MID_2021, TODAY, YESTERDAY
-
-
-@pytest.fixture(scope="module")
-def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
-    with timemachine.zeitdorf(factory) as m:
-        yield m
 
 
 def _days(factory: sessionmaker[Session]) -> tuple[dt.date, dt.date]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -13,12 +12,6 @@ from service.coverage import queries
 from service.coverage.rules import STATUS_OF_RANK
 from tests import timemachine
 from tests.timemachine import DISTRICT_OF, MID_2021, TODAY, YESTERDAY
-
-
-@pytest.fixture(scope="module")
-def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
-    with timemachine.zeitdorf(factory) as m:
-        yield m
 
 
 def _today(session: Session) -> dt.date:

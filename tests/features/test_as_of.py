@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ import shapely
 from fastapi.testclient import TestClient
 from owslib.ogcapi.features import Features
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from service.search.answers import lookup
 from tests import timemachine
@@ -28,24 +27,6 @@ from tests.timemachine import (
 
 UTM = "http://www.opengis.net/def/crs/EPSG/0/25832"
 OURS = {"provider": "Zeitnetz"}  # Zeitdorf's areas only, not Coesfeld's
-
-
-@pytest.fixture(scope="module")
-def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
-    with timemachine.zeitdorf(factory) as m:
-        yield m
-
-
-@pytest.fixture(scope="module")
-def today(factory: sessionmaker[Session]) -> dt.date:
-    with factory() as session:
-        day: dt.date = session.execute(text("SELECT current_date")).scalar_one()
-        return day
-
-
-@pytest.fixture(scope="module")
-def yesterday(today: dt.date) -> dt.date:
-    return today - dt.timedelta(days=1)
 
 
 def _areas(client: TestClient, day: dt.date | str, **params: Any) -> dict[str, Any]:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -20,19 +17,6 @@ from tests.timemachine import AGS, DISTRICT_OF, HAMLET, MID_2021, TODAY, YESTERD
 
 EMPTY: dict[str, list[Any]] = {"added": [], "removed": [], "redrawn": []}
 COLLECTIONS = ("areas", "hamlets", "schools", "districts", "addresses")
-
-
-@pytest.fixture(scope="module")
-def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
-    with timemachine.zeitdorf(factory) as m:
-        yield m
-
-
-@pytest.fixture(scope="module")
-def today(factory: sessionmaker[Session]) -> dt.date:
-    with factory() as session:
-        day: dt.date = session.execute(text("SELECT current_date")).scalar_one()
-        return day
 
 
 def _connected(statuses: dict[str, str], district: str | None = None) -> dict[str, int]:

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.core.settings import Settings
 from service.main import create_app
 from service.maps.report import build_report
-from tests import timemachine
 from tests.helpers import axe_report, axe_violations
 from tests.timemachine import AGS, AREAS_TODAY, AREAS_YESTERDAY, HAMLET
 
@@ -35,19 +34,6 @@ CHANGED_SINCE_YESTERDAY = {
     ("areas", "Entfernt", "removed"),
     ("areas", "Neu", "added"),
 }
-
-
-@pytest.fixture(scope="module")
-def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
-    with timemachine.zeitdorf(factory) as m:
-        yield m
-
-
-@pytest.fixture(scope="module")
-def today(factory: sessionmaker[Session]) -> dt.date:
-    with factory() as session:
-        day: dt.date = session.execute(text("SELECT current_date")).scalar_one()
-    return day
 
 
 @pytest.fixture(scope="module")

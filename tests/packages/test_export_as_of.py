@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -21,19 +18,6 @@ from tests import timemachine
 from tests.timemachine import ADDRESSES, AREAS_BEFORE, AREAS_TODAY, AREAS_YESTERDAY, HAMLET
 
 AGS = {"ags": timemachine.AGS}
-
-
-@pytest.fixture(scope="module")
-def zeitdorf(factory: sessionmaker[Session], coesfeld: object) -> Iterator[int]:
-    with timemachine.zeitdorf(factory) as m:
-        yield m
-
-
-@pytest.fixture(scope="module")
-def today(factory: sessionmaker[Session]) -> dt.date:
-    with factory() as session:
-        day: dt.date = session.execute(text("SELECT current_date")).scalar_one()
-        return day
 
 
 def _statuses(path: Path) -> dict[str, str]:
