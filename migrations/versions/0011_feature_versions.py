@@ -389,12 +389,30 @@ BEGIN
 END
 $$;
 
+-- Only the periods that differ are written: an edit rewrites few of an address's periods, and
+-- rewriting all of them left the table bloated and every later edit slower.
 CREATE FUNCTION broadband_refresh_states(m bigint, ids bigint[]) RETURNS void
-LANGUAGE sql AS $$
-    DELETE FROM address_states WHERE address_id = ANY(ids);
+LANGUAGE plpgsql AS $$
+BEGIN
+    DROP TABLE IF EXISTS broadband_new_states;
+    CREATE TEMP TABLE broadband_new_states ON COMMIT DROP AS
+        SELECT t.address_id, lower(t.valid) AS since, upper(t.valid) AS until, t.district_id,
+            t.best_rank
+        FROM broadband_address_timelines(m, ids) t;
+    DELETE FROM address_states s
+    WHERE s.address_id = ANY(ids) AND NOT EXISTS (
+        SELECT FROM broadband_new_states n WHERE n.address_id = s.address_id
+            AND (n.since, n.until, n.district_id, n.best_rank)
+                IS NOT DISTINCT FROM (s.since, s.until, s.district_id, s.best_rank));
     INSERT INTO address_states (address_id, municipality_id, since, until, district_id, best_rank)
-    SELECT t.address_id, m, lower(t.valid), upper(t.valid), t.district_id, t.best_rank
-    FROM broadband_address_timelines(m, ids) t;
+    SELECT n.address_id, m, n.since, n.until, n.district_id, n.best_rank
+    FROM broadband_new_states n
+    WHERE NOT EXISTS (
+        SELECT FROM address_states s WHERE s.address_id = n.address_id
+            AND (n.since, n.until, n.district_id, n.best_rank)
+                IS NOT DISTINCT FROM (s.since, s.until, s.district_id, s.best_rank));
+    DROP TABLE broadband_new_states;
+END
 $$;
 
 CREATE FUNCTION broadband_refresh_all_states(m bigint) RETURNS void
