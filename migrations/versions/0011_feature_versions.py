@@ -488,7 +488,7 @@ BEGIN
     ANALYZE addresses, areas, hamlets, districts;  -- the join below plans with the new rows
     FOREACH m IN ARRAY municipalities LOOP
         PERFORM broadband_rebuild_coverage(m);
-        ANALYZE address_features, address_coverage;  -- the states below join what it wrote
+        ANALYZE address_features, address_coverage, status_history;  -- the states join them
         PERFORM broadband_refresh_all_states(m);  -- see 0011
     END LOOP;
     PERFORM set_config('broadband.bulk', '', true);
