@@ -271,10 +271,27 @@ CREATE FUNCTION broadband_address_timelines(m bigint, ids bigint[])
 RETURNS TABLE (address_id bigint, valid daterange, district_id bigint, best_rank smallint)
 LANGUAGE plpgsql SET jit = off AS $$
 #variable_conflict use_column
+DECLARE
+    many boolean := cardinality(ids) >= 1000;  -- few rows plan well without statistics
 BEGIN
-    DROP TABLE IF EXISTS broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
+    -- Made once per session and emptied at each commit: creating and dropping them per
+    -- statement would hold a lock per table until the transaction ends, and a transaction of
+    -- many edits would fill the server's lock table.
+    CREATE TEMP TABLE IF NOT EXISTS broadband_av (
+        id bigint, geom geometry, current boolean, days daterange) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS broadband_pairs (
+        id bigint, days daterange, feature_table text, feature_id bigint) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS broadband_statuses (
+        feature_table text, feature_id bigint, rank smallint, days daterange)
+        ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS broadband_ranked (
+        id bigint, days daterange, rank smallint) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS broadband_located (
+        id bigint, days daterange, district_id bigint) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS broadband_bounds (id bigint, day date) ON COMMIT DELETE ROWS;
+    TRUNCATE broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
         broadband_located, broadband_bounds;
-    CREATE TEMP TABLE broadband_av ON COMMIT DROP AS
+    INSERT INTO broadband_av
         SELECT a.id, a.geom, true AS current, broadband_days(a.valid_from, NULL) AS days
         FROM unnest(ids) AS x(id) JOIN addresses a ON a.id = x.id
         WHERE a.municipality_id = m
@@ -282,9 +299,9 @@ BEGIN
         SELECT a.id, a.geom, false, broadband_days(a.valid_from, a.valid_to)
         FROM unnest(ids) AS x(id) JOIN addresses_versions a ON a.id = x.id
         WHERE a.municipality_id = m AND NOT isempty(broadband_days(a.valid_from, a.valid_to));
-    ANALYZE broadband_av;
+    IF many THEN ANALYZE broadband_av; END IF;
     -- which areas and hamlets contained each version of an address, on which days
-    CREATE TEMP TABLE broadband_pairs ON COMMIT DROP AS
+    INSERT INTO broadband_pairs
         SELECT av.id, av.days * broadband_days(s.valid_from, NULL) AS days,
             'areas'::text AS feature_table, s.id AS feature_id
         FROM broadband_av av
@@ -311,23 +328,23 @@ BEGIN
         SELECT av.id, av.days * broadband_days(h.valid_from, NULL), 'hamlets', h.id
         FROM broadband_av av JOIN hamlets h ON ST_Covers(h.geom, av.geom)
         WHERE NOT av.current AND h.municipality_id = m;
-    ANALYZE broadband_pairs;
-    CREATE TEMP TABLE broadband_statuses ON COMMIT DROP AS
+    IF many THEN ANALYZE broadband_pairs; END IF;
+    INSERT INTO broadband_statuses
         SELECT h.feature_table, h.feature_id, broadband_status_rank(h.status) AS rank,
             daterange(h.status_since, lead(h.status_since) OVER (
                 PARTITION BY h.feature_table, h.feature_id ORDER BY h.status_since)) AS days
         FROM status_history h
         WHERE h.municipality_id = m AND (h.feature_table, h.feature_id) IN (
             SELECT feature_table, feature_id FROM broadband_pairs);
-    ANALYZE broadband_statuses;
-    CREATE TEMP TABLE broadband_ranked ON COMMIT DROP AS
+    IF many THEN ANALYZE broadband_statuses; END IF;
+    INSERT INTO broadband_ranked
         SELECT p.id, p.days * st.days AS days, st.rank
         FROM broadband_pairs p JOIN broadband_statuses st
             ON st.feature_table = p.feature_table AND st.feature_id = p.feature_id
         WHERE p.days && st.days;
-    ANALYZE broadband_ranked;
+    IF many THEN ANALYZE broadband_ranked; END IF;
     -- the district of each version of an address, on which days
-    CREATE TEMP TABLE broadband_located ON COMMIT DROP AS
+    INSERT INTO broadband_located
         SELECT av.id, av.days * broadband_days(d.valid_from, NULL) AS days, d.id AS district_id
         FROM broadband_av av JOIN address_coverage c ON c.address_id = av.id
         JOIN districts d ON d.id = c.district_id WHERE av.current
@@ -339,9 +356,9 @@ BEGIN
         SELECT av.id, av.days * broadband_days(d.valid_from, d.valid_to), d.id
         FROM broadband_av av JOIN districts_versions d ON ST_Covers(d.geom, av.geom)
         WHERE d.municipality_id = m;
-    ANALYZE broadband_located;
+    IF many THEN ANALYZE broadband_located; END IF;
     -- the days on which something may change for an address
-    CREATE TEMP TABLE broadband_bounds ON COMMIT DROP AS
+    INSERT INTO broadband_bounds
         SELECT id, lower(days) AS day FROM broadband_av
         UNION SELECT id, upper(days) FROM broadband_av WHERE NOT upper_inf(days)
         UNION SELECT id, lower(days) FROM broadband_ranked WHERE NOT isempty(days)
@@ -350,7 +367,7 @@ BEGIN
         UNION SELECT id, lower(days) FROM broadband_located WHERE NOT isempty(days)
         UNION SELECT id, upper(days) FROM broadband_located
             WHERE NOT isempty(days) AND NOT upper_inf(days);
-    ANALYZE broadband_bounds;
+    IF many THEN ANALYZE broadband_bounds; END IF;
     RETURN QUERY
     WITH present AS (
         SELECT DISTINCT b.id, b.day FROM broadband_bounds b
@@ -384,7 +401,7 @@ BEGIN
         FROM changes WHERE starts
     )
     SELECT id, daterange(day, until), district_id, best_rank FROM runs WHERE here;
-    DROP TABLE broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
+    TRUNCATE broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
         broadband_located, broadband_bounds;
 END
 $$;
@@ -394,8 +411,11 @@ $$;
 CREATE FUNCTION broadband_refresh_states(m bigint, ids bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    DROP TABLE IF EXISTS broadband_new_states;
-    CREATE TEMP TABLE broadband_new_states ON COMMIT DROP AS
+    CREATE TEMP TABLE IF NOT EXISTS broadband_new_states (
+        address_id bigint, since date, until date, district_id bigint, best_rank smallint)
+        ON COMMIT DELETE ROWS;
+    TRUNCATE broadband_new_states;
+    INSERT INTO broadband_new_states
         SELECT t.address_id, lower(t.valid) AS since, upper(t.valid) AS until, t.district_id,
             t.best_rank
         FROM broadband_address_timelines(m, ids) t;
@@ -411,7 +431,7 @@ BEGIN
         SELECT FROM address_states s WHERE s.address_id = n.address_id
             AND (n.since, n.until, n.district_id, n.best_rank)
                 IS NOT DISTINCT FROM (s.since, s.until, s.district_id, s.best_rank));
-    DROP TABLE broadband_new_states;
+    TRUNCATE broadband_new_states;
 END
 $$;
 

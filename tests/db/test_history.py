@@ -135,3 +135,22 @@ def test_the_kept_address_states_agree_with_the_state_of_each_date(
             {"m": m},
         ).all()
         assert open_states == maintained
+
+
+def test_a_transaction_of_many_edits_holds_few_locks(db: Session, zeitdorf: int) -> None:
+    """Each edit recomputes address states in helper tables; a long transaction (an import, a
+    script) must not gather a lock per edit until the server's lock table is full."""
+    ids = list(
+        db.execute(
+            text("SELECT id FROM addresses WHERE municipality_id = :m"), {"m": zeitdorf}
+        ).scalars()
+    )
+    for step in range(50):
+        db.execute(
+            text("UPDATE addresses SET street = :s WHERE id = :id"),
+            {"s": f"Zeitweg {step}", "id": ids[step % len(ids)]},
+        )
+    held = db.execute(
+        text("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()")
+    ).scalar_one()
+    assert held < 200
