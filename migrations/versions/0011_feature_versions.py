@@ -277,20 +277,28 @@ BEGIN
     -- Made once per session and emptied at each commit: creating and dropping them per
     -- statement would hold a lock per table until the transaction ends, and a transaction of
     -- many edits would fill the server's lock table.
-    CREATE TEMP TABLE IF NOT EXISTS broadband_av (
-        id bigint, geom geometry, current boolean, days daterange) ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS broadband_pairs (
-        id bigint, days daterange, feature_table text, feature_id bigint) ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS broadband_statuses (
-        feature_table text, feature_id bigint, rank smallint, days daterange)
-        ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS broadband_ranked (
-        id bigint, days daterange, rank smallint) ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS broadband_located (
-        id bigint, days daterange, district_id bigint) ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS broadband_bounds (id bigint, day date) ON COMMIT DELETE ROWS;
-    TRUNCATE broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
-        broadband_located, broadband_bounds;
+    IF to_regclass('pg_temp.broadband_bounds') IS NULL THEN
+        CREATE TEMP TABLE broadband_av (
+            id bigint, geom geometry, current boolean, days daterange) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE broadband_pairs (
+            id bigint, days daterange, feature_table text, feature_id bigint)
+            ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE broadband_statuses (
+            feature_table text, feature_id bigint, rank smallint, days daterange)
+            ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE broadband_ranked (
+            id bigint, days daterange, rank smallint) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE broadband_located (
+            id bigint, days daterange, district_id bigint) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE broadband_bounds (id bigint, day date) ON COMMIT DELETE ROWS;
+    END IF;
+    -- DELETE, not TRUNCATE: emptying small tables without new files on every edit
+    DELETE FROM broadband_av;
+    DELETE FROM broadband_pairs;
+    DELETE FROM broadband_statuses;
+    DELETE FROM broadband_ranked;
+    DELETE FROM broadband_located;
+    DELETE FROM broadband_bounds;
     INSERT INTO broadband_av
         SELECT a.id, a.geom, true AS current, broadband_days(a.valid_from, NULL) AS days
         FROM unnest(ids) AS x(id) JOIN addresses a ON a.id = x.id
@@ -401,8 +409,12 @@ BEGIN
         FROM changes WHERE starts
     )
     SELECT id, daterange(day, until), district_id, best_rank FROM runs WHERE here;
-    TRUNCATE broadband_av, broadband_pairs, broadband_statuses, broadband_ranked,
-        broadband_located, broadband_bounds;
+    DELETE FROM broadband_av;
+    DELETE FROM broadband_pairs;
+    DELETE FROM broadband_statuses;
+    DELETE FROM broadband_ranked;
+    DELETE FROM broadband_located;
+    DELETE FROM broadband_bounds;
 END
 $$;
 
@@ -411,10 +423,12 @@ $$;
 CREATE FUNCTION broadband_refresh_states(m bigint, ids bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS broadband_new_states (
-        address_id bigint, since date, until date, district_id bigint, best_rank smallint)
-        ON COMMIT DELETE ROWS;
-    TRUNCATE broadband_new_states;
+    IF to_regclass('pg_temp.broadband_new_states') IS NULL THEN
+        CREATE TEMP TABLE broadband_new_states (
+            address_id bigint, since date, until date, district_id bigint, best_rank smallint)
+            ON COMMIT DELETE ROWS;
+    END IF;
+    DELETE FROM broadband_new_states;
     INSERT INTO broadband_new_states
         SELECT t.address_id, lower(t.valid) AS since, upper(t.valid) AS until, t.district_id,
             t.best_rank
@@ -431,7 +445,7 @@ BEGIN
         SELECT FROM address_states s WHERE s.address_id = n.address_id
             AND (n.since, n.until, n.district_id, n.best_rank)
                 IS NOT DISTINCT FROM (s.since, s.until, s.district_id, s.best_rank));
-    TRUNCATE broadband_new_states;
+    DELETE FROM broadband_new_states;
 END
 $$;
 
@@ -456,10 +470,12 @@ BEGIN
     IF broadband_bulk() THEN  -- a bulk load computes them at its end
         RETURN NULL;
     END IF;
-    CREATE TEMP TABLE IF NOT EXISTS broadband_edited (
-        id bigint, municipality_id bigint, geom geometry
-    ) ON COMMIT DROP;
-    TRUNCATE broadband_edited;
+    IF to_regclass('pg_temp.broadband_edited') IS NULL THEN
+        CREATE TEMP TABLE broadband_edited (
+            id bigint, municipality_id bigint, geom geometry
+        ) ON COMMIT DELETE ROWS;
+    END IF;
+    DELETE FROM broadband_edited;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO broadband_edited SELECT id, municipality_id, geom FROM old_rows;
     END IF;

@@ -134,15 +134,18 @@ def _generated_town(db: Session, seed: int) -> int:
         _insert(db, table, values)
     points = [(float(x), float(y)) for x, y in rng.uniform(0, size, (1500, 2))] + corners
     points += [(700.0, float(y)) for y in rng.integers(0, size, 20)]  # on a district border
-    rows = [
-        {"m": m, "n": str(i), "g": ewkb(Point(x0 + x, y0 + y))} for i, (x, y) in enumerate(points)
-    ]
+    # one statement, as the loaders write: each statement also recomputes address histories
     db.execute(
         text(
             "INSERT INTO addresses (municipality_id, street, house_number, postcode, geom) "
-            "VALUES (:m, 'Zufallsweg', :n, '99999', CAST(:g AS geometry))"
+            "SELECT :m, 'Zufallsweg', n, '99999', CAST(g AS geometry) "
+            "FROM unnest(CAST(:numbers AS text[]), CAST(:points AS text[])) AS t(n, g)"
         ),
-        rows,
+        {
+            "m": m,
+            "numbers": [str(i) for i in range(len(points))],
+            "points": [ewkb(Point(x0 + x, y0 + y)) for x, y in points],
+        },
     )
     return m
 
