@@ -849,7 +849,8 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _rounded(results: dict[str, Any]) -> dict[str, Any]:
+def rounded(results: dict[str, Any]) -> dict[str, Any]:
+    """Four significant digits, for the JSON line."""
     return {
         key: float(f"{value:.4g}") if isinstance(value, float) else value
         for key, value in results.items()
@@ -882,7 +883,7 @@ def main() -> None:
     engine.dispose()
     results.update(ratios(results), total_s=time.perf_counter() - started)
     print("\n".join(_table(args, results)))
-    print(json.dumps(_rounded(results)))
+    print(json.dumps(rounded(results)))
 
 
 if __name__ == "__main__":

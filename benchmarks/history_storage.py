@@ -35,6 +35,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from benchmarks.coverage import rounded
 from service.core.settings import DEFAULT_PACKAGE, Settings
 from service.core.vocabulary import Connection, Funding, Status
 from service.db import schema
@@ -381,13 +382,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _rounded(results: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: float(f"{value:.4g}") if isinstance(value, float) else value
-        for key, value in results.items()
-    }
-
-
 def main() -> None:
     args = parse_args()
     url = Settings().test_database_url
@@ -424,7 +418,7 @@ def main() -> None:
     results.update(sizes(engine))
     engine.dispose()
     print("\n".join(lines + report(results)))
-    print(json.dumps(_rounded(results)))
+    print(json.dumps(rounded(results)))
 
 
 if __name__ == "__main__":
